@@ -1,0 +1,3 @@
+from changegate.cli import main
+
+raise SystemExit(main())
