@@ -1,0 +1,62 @@
+"""Resolve role members and CODEOWNERS owners ("@login", "@org/team") to logins. Pure.
+
+Team membership comes from the snapshot's `teams` map; a team that is not in it cannot be
+resolved, and the caller fails closed (the requirement stays pending and says why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from changegate.core.policy import Policy
+from changegate.core.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Members:
+    logins: frozenset[str]
+    unresolved: tuple[str, ...] = ()
+
+    def has(self, login: str) -> bool:
+        return login.lower() in self.logins
+
+
+def expand(entry: str, *, owner: str) -> str:
+    return entry.replace("{org}", owner)
+
+
+def resolve(entries: list[str] | tuple[str, ...], snapshot: Snapshot) -> Members:
+    logins: set[str] = set()
+    unresolved: list[str] = []
+    teams = {name.lower(): members for name, members in snapshot.teams.items()}
+    for raw in entries:
+        entry = expand(raw, owner=snapshot.owner).lstrip("@")
+        if "/" not in entry:
+            logins.add(entry.lower())
+            continue
+        members = teams.get(entry.lower())
+        if members is None:
+            unresolved.append("@" + entry)
+        else:
+            logins.update(member.lower() for member in members)
+    return Members(frozenset(logins), tuple(unresolved))
+
+
+def role_members(policy: Policy, role: str, snapshot: Snapshot) -> Members:
+    return resolve(policy.roles.get(role, []), snapshot)
+
+
+def describe(policy: Policy, role: str, snapshot: Snapshot) -> str:
+    """'the Security Lead (@acme/security-lead: alice, bob)'."""
+    entries = [expand(entry, owner=snapshot.owner) for entry in policy.roles.get(role, [])]
+    members = role_members(policy, role, snapshot)
+    names = sorted(members.logins)
+    who = ", ".join(entries)
+    if names:
+        who += ": " + ", ".join(names)
+    return f"the {role_title(role)} ({who})"
+
+
+def role_title(role: str) -> str:
+    special = {"isms_owner": "ISMS Owner", "security_lead": "Security Lead"}
+    return special.get(role, role.replace("_", " ").title())
