@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 import pathspec
 
 from changegate.core.memo import IdentityMemo
-from changegate.core.policy import Classification as ClassificationPolicy
 from changegate.core.policy import ChangeType, ClassificationRule, Policy
+from changegate.core.policy import Classification as ClassificationPolicy
 from changegate.core.snapshot import Snapshot
 from changegate.core.verdict import TypeReason
 
@@ -30,7 +31,7 @@ class Classification:
 @dataclass(frozen=True)
 class _CompiledRule:
     rule: ClassificationRule
-    spec: pathspec.PathSpec | None
+    spec: pathspec.GitIgnoreSpec | None
     title: re.Pattern[str] | None
 
 

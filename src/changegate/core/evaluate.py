@@ -12,7 +12,12 @@ from changegate.core.description import description_requirements
 from changegate.core.emergency_rules import posthoc_deadline, verbal_approval
 from changegate.core.policy import ChangeType, Policy, TypePolicy
 from changegate.core.policy_check import policy_warnings
-from changegate.core.review_rules import approvals_count, changes_requested, codeowners, role_approval
+from changegate.core.review_rules import (
+    approvals_count,
+    changes_requested,
+    codeowners,
+    role_approval,
+)
 from changegate.core.snapshot import Snapshot
 from changegate.core.verdict import Requirement, State, Verdict
 

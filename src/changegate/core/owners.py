@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from codeowners import CodeOwners
 
-
 _WILD = re.compile(r"[*?\[\\]")
 
 

@@ -29,6 +29,7 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ClockTime = Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
 Channel = Literal["slack", "phone", "in-person"]
+CHANNELS: tuple[Channel, ...] = ("slack", "phone", "in-person")
 DescriptionPart = Literal["what_why", "rollback_plan", "design_review"]
 
 
@@ -101,7 +102,7 @@ class Approvals(_Model):
 
 class VerbalApproval(_Model):
     roles: list[str] = Field(min_length=1)
-    channels: list[Channel] = Field(default_factory=lambda: ["slack", "phone", "in-person"])
+    channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
     allow_self_approval: bool = False
     confirm_within_hours: float | None = Field(default=None, gt=0)
 
@@ -117,6 +118,10 @@ class PostIncidentReview(_Model):
     question: str = "Could the emergency have been prevented?"
 
 
+def _what_why() -> list[DescriptionPart]:
+    return ["what_why"]
+
+
 class TypePolicy(_Model):
     """What the procedure requires of one change type."""
 
@@ -126,7 +131,7 @@ class TypePolicy(_Model):
     posthoc_pr: PostHocPR | None = None
     post_incident_review: PostIncidentReview | None = None
     window: str
-    description: list[DescriptionPart] = Field(default_factory=lambda: ["what_why"])
+    description: list[DescriptionPart] = Field(default_factory=_what_why)
     required_checks: bool = True
     codeowners: bool = True
     design_review_before_implementation: bool = False
