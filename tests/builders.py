@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ Reviewed in docs/design/0042-webhook-retries.md (approved by the platform team).
 
 def _user(login: str, *, kind: str = "User") -> dict[str, Any]:
     user = copy.deepcopy(EXAMPLES["pull_request"]["user"])
-    user.update(login=login, type=kind, id=abs(hash(login)) % 10_000_000,
+    user.update(login=login, type=kind, id=zlib.crc32(login.encode()) % 10_000_000,
                 url=f"https://api.github.com/users/{login}", html_url=f"https://github.com/{login}")
     return user
 

@@ -20,6 +20,7 @@ from changegate.core.review_rules import (
 )
 from changegate.core.snapshot import Snapshot
 from changegate.core.verdict import Requirement, State, Verdict
+from changegate.core.window_decision import decide
 
 
 def evaluate(snapshot: Snapshot, policy: Policy, *, at: dt.datetime) -> Verdict:
@@ -40,6 +41,7 @@ def evaluate(snapshot: Snapshot, policy: Policy, *, at: dt.datetime) -> Verdict:
         requirements=tuple(requirements),
         warnings=(*policy_warnings(policy, today=today), *classification.warnings),
         after_merge=tuple(after_merge(policy, rules, change_type)),
+        deploy_window=decide(policy, change_type, at),
     )
 
 

@@ -27,6 +27,8 @@ def as_text(verdict: Verdict) -> str:
     lines += [f"  [{MARK[r.state]}] {r.id.ljust(width)}  {r.detail}" for r in verdict.requirements]
     if verdict.after_merge:
         lines += ["", "After merge:"] + [f"  - {step}" for step in verdict.after_merge]
+    if verdict.deploy_window is not None:
+        lines += ["", f"Deploy window now: {verdict.deploy_window.reason}"]
     if verdict.warnings:
         lines += [""] + [f"warning: {warning}" for warning in verdict.warnings]
     return "\n".join(lines)
@@ -39,6 +41,8 @@ def as_markdown(verdict: Verdict) -> str:
     lines += [f"| {EMOJI[r.state]} | `{r.id}` | {_md(r.detail)} |" for r in verdict.requirements]
     if verdict.after_merge:
         lines += ["", "**After merge**", ""] + [f"- {_md(step)}" for step in verdict.after_merge]
+    if verdict.deploy_window is not None:
+        lines += ["", f"**Deploy window now:** {_md(verdict.deploy_window.reason)}"]
     if verdict.warnings:
         lines += [""] + [f"> **Warning:** {_md(warning)}" for warning in verdict.warnings]
     return "\n".join(lines)

@@ -5,6 +5,7 @@ Every problem carries the key path it is about, so the loader can point at file:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import zoneinfo
@@ -47,11 +48,52 @@ def parse_policy(data: Any) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as error:
-        raise PolicyInvalid([_from_pydantic(item) for item in error.errors()]) from None
+        problems = [_from_pydantic(item) for item in error.errors()]
+        raise PolicyInvalid(problems + _semantic_despite(data, error)) from None
     problems = semantic_problems(policy)
     if problems:
         raise PolicyInvalid(problems)
     return policy
+
+
+def _semantic_despite(data: Any, error: ValidationError) -> list[Problem]:
+    """Report meaning problems too when the structure is broken: drop the broken keys (up to a
+    few rounds) and check what remains, ignoring problems about what was dropped."""
+    pruned = copy.deepcopy(data)
+    dropped: list[Path] = []
+    for _ in range(4):
+        for path in sorted({_loc(item) for item in error.errors()}, reverse=True):
+            dropped.append(path)
+            _drop(pruned, path)
+        try:
+            policy = Policy.model_validate(pruned)
+        except ValidationError as again:
+            error = again
+            continue
+        return [p for p in semantic_problems(policy) if not any(_related(p.path, d) for d in dropped)]
+    return []
+
+
+def _loc(item: Any) -> Path:
+    path: Path = tuple(part for part in item["loc"] if isinstance(part, str | int))
+    return path[:-1] if item["type"] == "missing" else path
+
+
+def _drop(data: Any, path: Path) -> None:
+    for part in path[:-1]:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(data, dict):
+        data.pop(path[-1], None) if path else None
+    elif isinstance(data, list) and isinstance(path[-1], int) and path[-1] < len(data):
+        del data[path[-1]]
+
+
+def _related(path: Path, dropped: Path) -> bool:
+    shorter = min(len(path), len(dropped))
+    return path[:shorter] == dropped[:shorter]
 
 
 def _from_pydantic(item: Any) -> Problem:

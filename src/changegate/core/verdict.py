@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from changegate.core.policy import ChangeType
+from changegate.core.window_decision import WindowDecision
 
 
 class State(StrEnum):
@@ -68,6 +69,7 @@ class Verdict:
     requirements: tuple[Requirement, ...]
     warnings: tuple[str, ...] = ()
     after_merge: tuple[str, ...] = ()
+    deploy_window: WindowDecision | None = None
 
     @property
     def state(self) -> Overall:
@@ -93,7 +95,20 @@ class Verdict:
             "requirements": [requirement.as_dict() for requirement in self.requirements],
             "warnings": list(self.warnings),
             "after_merge": list(self.after_merge),
+            "deploy_window": _window_dict(self.deploy_window),
         }
+
+
+def _window_dict(decision: WindowDecision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {
+        "window": decision.window,
+        "open": decision.open,
+        "next_open": decision.next_open.isoformat() if decision.next_open else None,
+        "closes_at": decision.closes_at.isoformat() if decision.closes_at else None,
+        "reason": decision.reason,
+    }
 
 
 def worst(states: list[State]) -> State:
