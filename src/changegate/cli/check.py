@@ -32,7 +32,9 @@ def command(snapshot_path: str, policy_path: str | None, at_text: str | None, ou
     if do_record:
         from changegate.wiring import open_store
 
-        extra["recorded"] = {"verdict_id": record(open_store(), verdict, data, loaded, recorded_at=dt.datetime.now(dt.UTC))}
+        with open_store() as store:
+            verdict_id = record(store, verdict, data, loaded, recorded_at=dt.datetime.now(dt.UTC))
+        extra["recorded"] = {"verdict_id": verdict_id, "database": store.redacted_url}
     if output == "json":
         click.echo(as_json(verdict, **extra))
     elif output == "markdown":
@@ -40,5 +42,5 @@ def command(snapshot_path: str, policy_path: str | None, at_text: str | None, ou
     else:
         click.echo(as_text(verdict))
         if do_record:
-            click.echo(f"\nrecorded as verdict {extra['recorded']['verdict_id']}")  # type: ignore[index]
+            click.echo(f"\nrecorded as verdict {verdict_id} in {store.redacted_url}")
     return 0 if verdict.state is Overall.PASS else 1

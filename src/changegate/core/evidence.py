@@ -81,13 +81,11 @@ class VerdictRow:
 
     @property
     def verdict(self) -> dict[str, Any]:
-        value: dict[str, Any] = json.loads(self.verdict_json)
-        return value
+        return _object(self.verdict_json, what=f"{self.label} verdict_json")
 
     @property
     def snapshot(self) -> dict[str, Any]:
-        value: dict[str, Any] = json.loads(self.snapshot_json)
-        return value
+        return _object(self.snapshot_json, what=f"{self.label} snapshot_json")
 
     def recompute_evidence(self) -> str | None:
         """The evidence hash recomputed from the stored JSON, or None if it no longer parses."""
@@ -137,3 +135,10 @@ class VerdictRow:
         if format_timestamp(self.recorded_at) != format_timestamp(entry.recorded_at):
             return f"{self.label} recorded_at differs from its ledger entry's (row edited)"
         return None
+
+
+def _object(text: str, *, what: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    return value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -58,7 +58,10 @@ class LedgerEntry:
 
     @property
     def payload(self) -> dict[str, Any]:
-        value: dict[str, Any] = json.loads(self.payload_json)
+        """The parsed payload; ValueError if the stored text is not a JSON object."""
+        value = json.loads(self.payload_json)
+        if not isinstance(value, dict):
+            raise ValueError(f"ledger entry {self.seq}: payload is not a JSON object")
         return value
 
     def to_json(self) -> dict[str, Any]:
@@ -118,13 +121,10 @@ class EvidenceRow(Protocol):
     def ledger_seq(self) -> int: ...
 
     @property
-    def label(self) -> str:
-        """How a person names the row, e.g. `verdict #7`."""
-        ...
+    def label(self) -> str: ...  # how a person names the row, e.g. `verdict #7`
 
     def discrepancy(self, entry: LedgerEntry) -> str | None:
         """Why the row disagrees with the entry at its `ledger_seq`, or None if they agree."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -138,13 +138,7 @@ class Problem:
     subject: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "reason": self.reason,
-            "detail": self.detail,
-            "kind": self.kind,
-            "subject": self.subject,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -228,8 +222,8 @@ class _Walk:
     def _link(self, entry: LedgerEntry) -> None:
         expected = self.last.seq + 1
         if entry.seq > expected:
-            missing = f"{expected}" if entry.seq == expected + 1 else f"{expected}..{entry.seq - 1}"
-            self.report(Problem(expected, "missing", f"entries {missing} are missing (deleted)"))
+            detail = f"{_missing(expected, entry.seq - 1)} (deleted): seq {self.last.seq} is followed by seq {entry.seq}"
+            self.report(Problem(expected, "missing", detail))
         elif entry.seq < expected:
             self._problem(entry, "out_of_order", f"seq {entry.seq} follows seq {self.last.seq}")
         elif entry.prev_hash != self.last.hash:
@@ -244,7 +238,7 @@ class _Walk:
         try:
             payload = entry.payload
         except ValueError:
-            self._problem(entry, "hash_mismatch", "payload is no longer valid JSON (row edited)")
+            self._problem(entry, "hash_mismatch", "payload is no longer a JSON object (row edited)")
             return
         recomputed = entry_hash(
             prev_hash=entry.prev_hash,
@@ -277,12 +271,17 @@ class _Walk:
             self._advance()
         if not matched and entry.kind in self.kinds:
             key = self.kinds[entry.kind]
-            named = _payload_value(entry, key)
-            self._problem(
-                entry, "evidence_missing", f"{key}={named} recorded by this event is missing (deleted)"
-            )
+            try:
+                named = entry.payload.get(key)
+            except ValueError:
+                named = None
+            detail = f"{key}={named} recorded by this event is missing (deleted or unlinked)"
+            self._problem(entry, "evidence_missing", detail)
 
     def _orphan(self, row: EvidenceRow) -> None:
+        if row.ledger_seq < 1:  # listed last: the event it lost is reported at its own seq
+            self.report(Problem(0, "evidence_unlinked", f"{row.label} points at no ledger entry"))
+            return
         detail = f"{row.label} has no ledger event at seq {row.ledger_seq} (entry deleted)"
         self.report(Problem(row.ledger_seq, "evidence_orphaned", detail))
 
@@ -301,25 +300,21 @@ class _Walk:
             evidence_rows=self.rows,
             last_seq=self.last.seq,
             last_hash=self.last.hash,
-            problems=tuple(sorted(self.problems, key=lambda problem: problem.seq)),
+            problems=tuple(sorted(self.problems, key=lambda problem: (problem.seq < 1, problem.seq))),
             more_problems=self.more,
         )
 
 
-def _payload_value(entry: LedgerEntry, key: str) -> object:
-    try:
-        return entry.payload.get(key)
-    except (ValueError, AttributeError):
-        return None
-
-
 def _head_problem(head: LedgerHead, last: LedgerHead) -> Problem:
     if head.seq > last.seq:
-        missing = f"{last.seq + 1}" if head.seq == last.seq + 1 else f"{last.seq + 1}..{head.seq}"
-        detail = f"entries {missing} are missing (deleted): the recorded head is seq {head.seq}"
+        detail = f"{_missing(last.seq + 1, head.seq)} (deleted): the recorded head is seq {head.seq}"
         return Problem(last.seq + 1, "missing", detail)
     if head.seq < last.seq:
         detail = f"the recorded head is seq {head.seq} but the ledger runs to seq {last.seq}"
         return Problem(head.seq + 1, "head_mismatch", detail)
     detail = f"the recorded head hash {head.hash[:12]} is not the last entry's {last.hash[:12]}"
     return Problem(head.seq, "head_mismatch", detail)
+
+
+def _missing(first: int, last: int) -> str:
+    return f"entry {first} is missing" if first == last else f"entries {first}..{last} are missing"

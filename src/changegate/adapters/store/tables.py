@@ -1,0 +1,115 @@
+"""The database schema: one SQLAlchemy Core definition for SQLite and PostgreSQL.
+
+Migrations (`migrations/versions/`) create exactly this; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only `INTEGER PRIMARY KEY` is the rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Sha256 = String(64)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both backends (SQLite stores naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{value.isoformat()} must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: Any | None, dialect: Dialect  # noqa: ARG002 - SQLAlchemy's signature
+    ) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("kind", String(200), nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("payload_json", Text(), nullable=False),
+    Column("prev_hash", Sha256, nullable=False),
+    Column("hash", Sha256, nullable=False, unique=True),
+    Index(None, "kind", "subject"),
+)
+
+ledger_head = Table(
+    "ledger_head",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=False),
+    Column("seq", Id, nullable=False),
+    Column("hash", Sha256, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+"""One row: the last appended seq and hash. Writers lock it; verify checks the tail against it."""
+
+verdicts = Table(
+    "verdicts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("repository", String(300), nullable=False),
+    Column("pr_number", Integer(), nullable=False),
+    Column("head_sha", String(64), nullable=False),
+    Column("change_type", String(50), nullable=False),
+    Column("state", String(50), nullable=False),
+    Column("policy_sha256", Sha256, nullable=False),
+    Column("changegate_version", String(50), nullable=False),
+    Column("verdict_json", Text(), nullable=False),
+    Column("snapshot_json", Text(), nullable=False),
+    Column("evidence_sha256", Sha256, nullable=False),
+    Column(
+        "ledger_seq",
+        Id,
+        ForeignKey("ledger.seq", deferrable=True, initially="DEFERRED"),
+        nullable=False,
+        unique=True,
+    ),
+    Index(None, "repository", "pr_number"),
+    Index(None, "head_sha"),
+    sqlite_autoincrement=True,
+)
