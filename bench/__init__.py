@@ -1,0 +1,1 @@
+"""Benchmarks for changegate (run as modules, e.g. `python -m bench.evaluation`)."""
