@@ -57,3 +57,20 @@ def test_index_agrees_on_random_trees() -> None:
 def test_last_matching_line_wins() -> None:
     rule = OwnersIndex(TEXT).rule_for("services/payments/keys/k.pem")
     assert rule is not None and rule.owners == ("@org/security", "@alice")
+
+
+def test_spaces_in_any_segment_follow_the_library() -> None:
+    text = "/docs/ @docs\n/docs files/ @spaced\n* @all\n/a/b c/ @deep\n"
+    for path in ["docs files/readme.md", "docs/x.md", "a/b c/d.txt", "a/b/c.txt", "x y/z"]:
+        assert owners_via_index(text, path) == owners_via_library(text, path), path
+
+
+def test_monorepo_prefixes_agree_with_the_library() -> None:
+    rng = random.Random(11)
+    lines = ["* @org/eng"] + [f"/services/s{i}/{sub}/ @org/t{i}" for i in range(40) for sub in ("api", "web")]
+    lines += ["*.md @org/docs", "/services/**/tests/ @org/qa", "/services/s3/ @org/three"]
+    text = "\n".join(lines)
+    for _ in range(2000):
+        parts = ["services", f"s{rng.randint(0, 45)}", rng.choice(["api", "web", "tests", "lib"]), rng.choice(["tests", "x"]), rng.choice(["a.md", "b.ts"])]
+        path = "/".join(parts[: rng.randint(1, 5)])
+        assert owners_via_index(text, path) == owners_via_library(text, path), path

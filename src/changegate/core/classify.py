@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 import pathspec
+from pathspec.util import normalize_file
 
 from changegate.core.memo import IdentityMemo
 from changegate.core.policy import ChangeType, ClassificationRule, Policy
@@ -28,10 +29,27 @@ class Classification:
     warnings: tuple[str, ...] = ()
 
 
+class PathMatcher:
+    """gitignore-style path patterns (pathspec's semantics). When no pattern is negated, they
+    are joined into one regular expression, so each path costs one C-level match."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self._spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+        compiled = [getattr(p, "regex", None) for p in self._spec.patterns if p.include is not None]
+        simple = all(p.include for p in self._spec.patterns if p.include is not None) and all(isinstance(r, re.Pattern) for r in compiled)
+        self._joined = re.compile("|".join(f"(?:{r.pattern})" for r in compiled if r is not None).replace("(?P<ps_d>", "(?:")) if simple and compiled else None
+
+    def match_files(self, paths: list[str]) -> list[str]:
+        if self._joined is None:
+            return list(self._spec.match_files(paths))
+        match = self._joined.match
+        return [path for path in paths if match(normalize_file(path))]
+
+
 @dataclass(frozen=True)
 class _CompiledRule:
     rule: ClassificationRule
-    spec: pathspec.GitIgnoreSpec | None
+    spec: PathMatcher | None
     title: re.Pattern[str] | None
 
 
@@ -39,7 +57,7 @@ def _compile_rules(section: ClassificationPolicy) -> tuple[_CompiledRule, ...]:
     return tuple(
         _CompiledRule(
             rule=rule,
-            spec=pathspec.GitIgnoreSpec.from_lines(rule.paths) if rule.paths else None,
+            spec=PathMatcher(rule.paths) if rule.paths else None,
             title=re.compile(rule.title, re.IGNORECASE) if rule.title else None,
         )
         for rule in section.rules

@@ -1,19 +1,22 @@
 """CODEOWNERS: every changed file that has owners needs an approval from one of them. Pure.
 
 Parsing and pattern semantics are the `codeowners` package's (GitHub's rules: last match wins).
-Matching is indexed: rules anchored under a literal first directory are only tried against
-files in that directory, so a 1,000-rule file does not cost 1,000 regex searches per path.
+Matching is indexed (a trie of literal directory prefixes plus a required literal per rule), so a
+1,000-rule file does not cost 1,000 regex searches per path.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from codeowners import CodeOwners
 
 _WILD = re.compile(r"[*?\[\\]")
+_LITERAL_RUN = re.compile(r"[^*?\[\]\\/]+")
+_CHAR_CLASS = re.compile(r"\[[^\]]*\]")
+_SPACE_MASK = "/" * 20
 
 
 @dataclass(frozen=True)
@@ -25,49 +28,73 @@ class OwnerRule:
     regex: re.Pattern[str]
 
 
+class _Node:
+    __slots__ = ("children", "rules", "merged")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.rules: list[OwnerRule] = []
+        self.merged: list[tuple[int, str, OwnerRule]] = []
+
+
 class OwnersIndex:
+    """Rules in a trie keyed by their leading literal directories. Each node holds its own and
+    its ancestors' rules in priority order, each with a literal the path must contain, so a path
+    tries only the rules that could match it."""
+
     def __init__(self, text: str) -> None:
         parsed = CodeOwners(text)
         self.rules: list[OwnerRule] = []
-        self._by_top: dict[str, list[OwnerRule]] = {}
-        self._everywhere: list[OwnerRule] = []
+        self._root = _Node()
         for priority, (regex, pattern, owners, line, _section) in enumerate(parsed.paths):
             rule = OwnerRule(priority, line, pattern, tuple(owner for _kind, owner in owners), regex)
             self.rules.append(rule)
-            top = _anchored_top(pattern)
-            if top is None:
-                self._everywhere.append(rule)
-            else:
-                self._by_top.setdefault(top, []).append(rule)
+            node = self._root
+            for segment in _literal_prefix(pattern):
+                node = node.children.setdefault(segment, _Node())
+            node.rules.append(rule)
+        self._fill(self._root, [])
+
+    def _fill(self, node: _Node, inherited: list[tuple[int, str, OwnerRule]]) -> None:
+        own = [(rule.priority, _required_literal(rule.pattern), rule) for rule in node.rules]
+        node.merged = list(heapq.merge(inherited, own)) if own else inherited
+        for child in node.children.values():
+            self._fill(child, node.merged)
 
     def rule_for(self, path: str) -> OwnerRule | None:
         """The winning rule for `path` (GitHub: the last matching line), or None."""
-        candidates = self._by_top.get(path.split("/", 1)[0], [])
-        subject = path.replace(" ", "/" * 20)  # the codeowners package's escaping of spaces
-        for rule in _merge(candidates, self._everywhere):
-            if rule.regex.search(subject):
+        subject = path.replace(" ", _SPACE_MASK)  # the codeowners package's escaping of spaces
+        node = self._root
+        for segment in subject.split("/"):
+            child = node.children.get(segment)
+            if child is None:
+                break
+            node = child
+        for _priority, must, rule in node.merged:
+            if must in subject and rule.regex.search(subject):
                 return rule
         return None
 
 
-def _anchored_top(pattern: str) -> str | None:
+def _literal_prefix(pattern: str) -> tuple[str, ...]:
+    """The leading literal directories of an anchored pattern: a matching path starts with them."""
     slash = pattern.find("/")
-    anchored = slash > -1 and slash != len(pattern) - 1
-    if not anchored:
-        return None
-    top = pattern.strip("/").split("/", 1)[0]
-    return None if _WILD.search(top) else top
+    if not (slash > -1 and slash != len(pattern) - 1):
+        return ()
+    prefix = []
+    for segment in pattern.strip("/").split("/"):
+        if _WILD.search(segment):
+            break
+        prefix.append(segment)
+    return tuple(prefix)
 
 
-def _merge(first: list[OwnerRule], second: list[OwnerRule]) -> Iterable[OwnerRule]:
-    i = j = 0
-    while i < len(first) or j < len(second):
-        if j >= len(second) or (i < len(first) and first[i].priority < second[j].priority):
-            yield first[i]
-            i += 1
-        else:
-            yield second[j]
-            j += 1
+def _required_literal(pattern: str) -> str:
+    """A literal every matching path contains ('' when a backslash makes that unsure)."""
+    if "\\" in pattern:
+        return ""
+    runs = _LITERAL_RUN.findall(_CHAR_CLASS.sub("*", pattern))
+    return max(runs, key=len, default="")
 
 
 _by_text: dict[str, OwnersIndex] = {}

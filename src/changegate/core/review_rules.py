@@ -57,13 +57,16 @@ def codeowners(approvals: Approvals, snapshot: Snapshot) -> Requirement:
     index = index_for(snapshot.codeowners)
     approved = {login.lower() for login in approvals.counted}
     waiting: dict[int, tuple[OwnerRule, list[str], Members]] = {}
+    resolved: dict[tuple[str, ...], Members] = {}
     owned = 0
     for path in changed_paths(snapshot):
         rule = index.rule_for(path)
         if rule is None or not rule.owners:
             continue
         owned += 1
-        members = resolve(rule.owners, snapshot)
+        members = resolved.get(rule.owners)
+        if members is None:
+            members = resolved[rule.owners] = resolve(rule.owners, snapshot)
         if members.logins & approved:
             continue
         waiting.setdefault(rule.line, (rule, [], members))[1].append(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from changegate.core.memo import IdentityMemo
 from changegate.core.policy import Policy
 from changegate.core.snapshot import Snapshot
 
@@ -25,10 +26,17 @@ def expand(entry: str, *, owner: str) -> str:
     return entry.replace("{org}", owner)
 
 
+def _lower_teams(teams: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {name.lower(): members for name, members in teams.items()}
+
+
+_teams_by_name = IdentityMemo(_lower_teams)
+
+
 def resolve(entries: list[str] | tuple[str, ...], snapshot: Snapshot) -> Members:
     logins: set[str] = set()
     unresolved: list[str] = []
-    teams = {name.lower(): members for name, members in snapshot.teams.items()}
+    teams = _teams_by_name(snapshot.teams)
     for raw in entries:
         entry = expand(raw, owner=snapshot.owner).lstrip("@")
         if "/" not in entry:
