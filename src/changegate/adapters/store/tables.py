@@ -113,3 +113,45 @@ verdicts = Table(
     Index(None, "head_sha"),
     sqlite_autoincrement=True,
 )
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(100), nullable=False, unique=True),
+    Column("event", String(100), nullable=False),
+    Column("action", String(100), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("locked_until", UTCDateTime(), nullable=True),
+    Column("processed_at", UTCDateTime(), nullable=True),
+    Column("error", Text(), nullable=True),
+    Index(None, "state", "id"),
+    sqlite_autoincrement=True,
+)
+"""The durable webhook inbox: committed before the 2xx answer, processed by workers."""
+
+emergencies = Table(
+    "emergencies",
+    metadata,
+    Column("id", String(50), primary_key=True),
+    Column("repository", String(300), nullable=False),
+    Column("service", String(200), nullable=True),
+    Column("incident", String(200), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Column("declared_by", String(100), nullable=False),
+    Column("declared_at", UTCDateTime(), nullable=False),
+    Column("approved_by", String(100), nullable=True),
+    Column("channel", String(20), nullable=True),
+    Column("approved_at", UTCDateTime(), nullable=True),
+    Column("confirmed_at", UTCDateTime(), nullable=True),
+    Column("sha", String(64), nullable=True),
+    Column("deployed_at", UTCDateTime(), nullable=True),
+    Column("pull_request", Integer(), nullable=True),
+    Index("ix_emergencies_repo_sha", "repository", "sha"),
+    Index("ix_emergencies_repo_pr", "repository", "pull_request"),
+)
+"""Declared emergencies: who approved, how and when (the procedure's verbal approval)."""
