@@ -14,3 +14,5 @@ DEFAULT_POLICY_FILE = Path(__file__).parent.parent / "src" / "changegate" / "dat
 @pytest.fixture(scope="session")
 def default_policy() -> Policy:
     return parse_policy(yaml.safe_load(DEFAULT_POLICY_FILE.read_text("utf-8")))
+
+pytest_plugins = ["tests.github_emulator.fixtures"]

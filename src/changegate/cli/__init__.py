@@ -26,9 +26,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from changegate.cli import check, db, init, ledger, policy, window
+    from changegate.cli import check, db, init, ledger, policy, serve, snapshot, window, worker
 
-    for module in (check, window, policy, init, db, ledger):
+    for module in (check, snapshot, window, policy, init, db, ledger, serve, worker):
         cli.add_command(module.command)
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 
 from changegate.core.approvals import change_authors
 from changegate.core.policy import Policy, TypePolicy
-from changegate.core.roles import resolve, role_title
+from changegate.core.roles import Members, resolve, resolve_in, role_title
 from changegate.core.snapshot import Emergency, Snapshot
 from changegate.core.verdict import Requirement, State
 
@@ -23,7 +23,11 @@ def verbal_approval(snapshot: Snapshot, policy: Policy, rules: TypePolicy, *, at
     if record is None:
         return Requirement(rid, State.FAILED, f"Declared an emergency by label, but there is no verbal-approval record: {DECLARE_HINT}", {"record": None})
     evidence: dict[str, object] = {"record": record.model_dump(mode="json")}
-    problem = _record_problem(record, snapshot, policy, rules, at=at)
+    verbal = rules.verbal_approval
+    assert verbal is not None
+    approvers = resolve([entry for role in verbal.roles for entry in policy.roles.get(role, [])], snapshot)
+    authors = change_authors(snapshot, policy)
+    problem = record_problem(record, rules, approvers=approvers, authors=authors, at=at)
     if problem is not None:
         state, text = problem
         return Requirement(rid, state, f"Emergency {record.id}: {text}", evidence)
@@ -32,7 +36,14 @@ def verbal_approval(snapshot: Snapshot, policy: Policy, rules: TypePolicy, *, at
     return Requirement(rid, State.SATISFIED, detail, evidence)
 
 
-def _record_problem(record: Emergency, snapshot: Snapshot, policy: Policy, rules: TypePolicy, *, at: dt.datetime) -> tuple[State, str] | None:
+def approvers_of(policy: Policy, rules: TypePolicy, *, owner: str, teams: dict[str, list[str]]) -> Members:
+    verbal = rules.verbal_approval
+    assert verbal is not None
+    return resolve_in([entry for role in verbal.roles for entry in policy.roles.get(role, [])], owner=owner, teams=teams)
+
+
+def record_problem(record: Emergency, rules: TypePolicy, *, approvers: Members, authors: dict[str, str], at: dt.datetime) -> tuple[State, str] | None:
+    """What is wrong with an emergency record, or None when it is a valid verbal approval."""
     verbal = rules.verbal_approval
     assert verbal is not None
     roles = " or ".join(role_title(role) for role in verbal.roles)
@@ -40,12 +51,11 @@ def _record_problem(record: Emergency, snapshot: Snapshot, policy: Policy, rules
         return State.FAILED, f"the record lacks the approver, channel or time of the verbal approval: {DECLARE_HINT}"
     if record.channel not in verbal.channels:
         return State.FAILED, f"approval via {record.channel} is not accepted (allowed: {', '.join(verbal.channels)})"
-    members = resolve([entry for role in verbal.roles for entry in policy.roles.get(role, [])], snapshot)
-    if not members.has(record.approved_by):
-        if members.unresolved:
-            return State.PENDING, f"cannot confirm {record.approved_by} is the {roles}: membership of {', '.join(members.unresolved)} is not in the snapshot"
+    if not approvers.has(record.approved_by):
+        if approvers.unresolved:
+            return State.PENDING, f"cannot confirm {record.approved_by} is the {roles}: membership of {', '.join(approvers.unresolved)} is not known"
         return State.FAILED, f"{record.approved_by} is not the {roles}, who alone may approve an emergency"
-    authors = change_authors(snapshot, policy) | {record.declared_by.lower(): "who declared the emergency"}
+    authors = authors | {record.declared_by.lower(): "who declared the emergency"}
     if record.approved_by.lower() in authors and not verbal.allow_self_approval:
         return State.FAILED, f"{record.approved_by} approved their own emergency change ({authors[record.approved_by.lower()]}); another {roles} must approve"
     if record.approved_at > at:

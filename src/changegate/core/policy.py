@@ -196,6 +196,13 @@ class MergeSettings(_Model):
     method: Literal["squash", "merge", "rebase", "any"] = "squash"
 
 
+class DeploySettings(_Model):
+    """GitHub environments gated by changegate's deployment protection rule."""
+
+    production_environments: list[str] = Field(default_factory=lambda: ["production"])
+    sandbox_environments: list[str] = Field(default_factory=lambda: ["sandbox", "staging"])
+
+
 class Policy(_Model):
     version: Literal[1] = 1
     procedure: Procedure
@@ -210,3 +217,4 @@ class Policy(_Model):
     checks: CheckSettings = CheckSettings()
     description: DescriptionSettings = DescriptionSettings()
     merge: MergeSettings = MergeSettings()
+    deploy: DeploySettings = DeploySettings()

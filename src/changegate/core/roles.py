@@ -34,15 +34,20 @@ _teams_by_name = IdentityMemo(_lower_teams)
 
 
 def resolve(entries: list[str] | tuple[str, ...], snapshot: Snapshot) -> Members:
+    return resolve_in(entries, owner=snapshot.owner, teams=snapshot.teams)
+
+
+def resolve_in(entries: list[str] | tuple[str, ...], *, owner: str, teams: dict[str, list[str]]) -> Members:
+    """Resolve '@login' / '@org/team' entries with the given team memberships."""
     logins: set[str] = set()
     unresolved: list[str] = []
-    teams = _teams_by_name(snapshot.teams)
+    by_name = _teams_by_name(teams)
     for raw in entries:
-        entry = expand(raw, owner=snapshot.owner).lstrip("@")
+        entry = expand(raw, owner=owner).lstrip("@")
         if "/" not in entry:
             logins.add(entry.lower())
             continue
-        members = teams.get(entry.lower())
+        members = by_name.get(entry.lower())
         if members is None:
             unresolved.append("@" + entry)
         else:

@@ -28,7 +28,8 @@ class GitHubAPI(Protocol):
     """The GitHub REST calls changegate makes. Every method is one logical request (all pages
     merged); `calls` counts HTTP requests made, 304 revalidations included."""
 
-    calls: int
+    @property
+    def calls(self) -> int: ...
 
     async def get_pull(self, repo: str, number: int) -> dict[str, Any]: ...
     async def list_pull_files(self, repo: str, number: int) -> list[dict[str, Any]]: ...
@@ -47,3 +48,7 @@ class GitHubAPI(Protocol):
 
 class EmergencyRecords(Protocol):
     def find_emergency(self, repository: str, *, pr_number: int | None, sha: str | None) -> dict[str, Any] | None: ...
+
+
+class EventLog(Protocol):
+    def append_event(self, *, kind: str, subject: str, payload: Mapping[str, Any], recorded_at: dt.datetime) -> Any: ...

@@ -1,0 +1,41 @@
+"""Emergency records in the store: declared, looked up by PR number or commit SHA."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, insert, or_, select
+
+from changegate.adapters.store.tables import emergencies
+from changegate.core.snapshot import Emergency
+
+RECORD_FIELDS = ("id", "incident", "severity", "reason", "declared_by", "declared_at", "approved_by", "channel", "approved_at", "deployed_at", "pull_request")
+
+
+class EmergencyStore:
+    """Implements `services.ports.EmergencyRecords` over the `emergencies` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, *, repository: str, record: Mapping[str, Any], sha: str | None = None, service: str | None = None) -> None:
+        valid = Emergency.model_validate(dict(record)).model_dump()
+        row = {key: valid.get(key) for key in RECORD_FIELDS} | {"repository": repository, "sha": sha, "service": service}
+        with self._engine.begin() as connection:
+            connection.execute(insert(emergencies).values(**row))
+
+    def find_emergency(self, repository: str, *, pr_number: int | None, sha: str | None) -> dict[str, Any] | None:
+        matches = []
+        if pr_number is not None:
+            matches.append(emergencies.c.pull_request == pr_number)
+        if sha is not None:
+            matches.append(emergencies.c.sha == sha)
+        if not matches:
+            return None
+        query = select(emergencies).where(emergencies.c.repository == repository, or_(*matches)).order_by(emergencies.c.declared_at.desc()).limit(1)
+        with self._engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        if row is None:
+            return None
+        return {key: (row[key].isoformat() if hasattr(row[key], "isoformat") else row[key]) for key in RECORD_FIELDS}
