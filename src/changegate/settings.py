@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from changegate.errors import ChangegateError
 
@@ -133,3 +134,130 @@ def redact_text(text: str, url: str) -> str:
         if colon and password:
             text = text.replace(password, "***")
     return text.replace(url, redact_url(url))
+
+
+# -- GitHub ---------------------------------------------------------------------------------------
+
+ENV_GITHUB_API_URL = "CHANGEGATE_GITHUB_API_URL"
+ENV_GITHUB_TOKEN = "CHANGEGATE_GITHUB_TOKEN"
+ENV_GITHUB_TOKEN_FALLBACK = "GITHUB_TOKEN"
+ENV_GITHUB_APP_ID = "CHANGEGATE_GITHUB_APP_ID"
+ENV_GITHUB_PRIVATE_KEY = "CHANGEGATE_GITHUB_PRIVATE_KEY"
+ENV_GITHUB_PRIVATE_KEY_PATH = "CHANGEGATE_GITHUB_PRIVATE_KEY_PATH"
+ENV_GITHUB_INSTALLATION_ID = "CHANGEGATE_GITHUB_INSTALLATION_ID"
+ENV_GITHUB_MAX_RATE_LIMIT_WAIT = "CHANGEGATE_GITHUB_MAX_RATE_LIMIT_WAIT"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_GITHUB_MAX_RATE_LIMIT_WAIT = 60.0
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    """How to reach GitHub: a token, or a GitHub App (its id and private key). Secrets never
+    appear in the repr."""
+
+    api_url: str = DEFAULT_GITHUB_API_URL
+    token: str | None = field(default=None, repr=False)
+    app_id: str | None = None
+    private_key: str | None = field(default=None, repr=False)
+    installation_id: int | None = None
+    max_rate_limit_wait: float = DEFAULT_GITHUB_MAX_RATE_LIMIT_WAIT
+
+    @property
+    def auth_kind(self) -> str:
+        return "app" if self.app_id else "token"
+
+
+def github_settings(environ: Mapping[str, str] | None = None) -> GitHubSettings:
+    """Read the GitHub settings; errors name the missing or invalid variable (never its value
+    when it is a secret)."""
+    env = os.environ if environ is None else environ
+    app_id = env.get(ENV_GITHUB_APP_ID, "").strip() or None
+    token = env.get(ENV_GITHUB_TOKEN, "").strip() or None
+    if app_id and token:
+        raise SettingsError(
+            f"both {ENV_GITHUB_TOKEN} and {ENV_GITHUB_APP_ID} are set: unset one of them "
+            "(a token, or a GitHub App with its private key)"
+        )
+    if not app_id:
+        token = token or env.get(ENV_GITHUB_TOKEN_FALLBACK, "").strip() or None
+    if not (app_id or token):
+        raise SettingsError(
+            f"no GitHub credentials: set {ENV_GITHUB_TOKEN} (or {ENV_GITHUB_TOKEN_FALLBACK}) to a "
+            f"token, or {ENV_GITHUB_APP_ID} and {ENV_GITHUB_PRIVATE_KEY} (or "
+            f"{ENV_GITHUB_PRIVATE_KEY_PATH}) for a GitHub App"
+        )
+    return GitHubSettings(
+        api_url=github_api_url(env),
+        token=None if app_id else token,
+        app_id=app_id,
+        private_key=github_private_key(env) if app_id else None,
+        installation_id=_github_installation_id(env),
+        max_rate_limit_wait=_github_max_wait(env),
+    )
+
+
+def github_api_url(environ: Mapping[str, str] | None = None) -> str:
+    """`CHANGEGATE_GITHUB_API_URL` without a trailing slash (GitHub Enterprise Server:
+    https://HOST/api/v3), else https://api.github.com."""
+    env = os.environ if environ is None else environ
+    url = env.get(ENV_GITHUB_API_URL, "").strip().rstrip("/")
+    if not url:
+        return DEFAULT_GITHUB_API_URL
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise SettingsError(
+            f"{ENV_GITHUB_API_URL}={redact_url(url)} is not an http(s) URL: use "
+            f"{DEFAULT_GITHUB_API_URL} or https://HOST/api/v3 for GitHub Enterprise Server"
+        )
+    return url
+
+
+def github_private_key(environ: Mapping[str, str] | None = None) -> str:
+    """The App's PEM private key: `CHANGEGATE_GITHUB_PRIVATE_KEY` (PEM text; `\\n` escapes are
+    accepted) or the file named by `CHANGEGATE_GITHUB_PRIVATE_KEY_PATH`."""
+    env = os.environ if environ is None else environ
+    text = env.get(ENV_GITHUB_PRIVATE_KEY, "").strip()
+    setting = ENV_GITHUB_PRIVATE_KEY
+    if not text:
+        path_text = env.get(ENV_GITHUB_PRIVATE_KEY_PATH, "").strip()
+        if not path_text:
+            raise SettingsError(
+                f"{ENV_GITHUB_APP_ID} is set but the App's private key is missing: set "
+                f"{ENV_GITHUB_PRIVATE_KEY} to the PEM text or {ENV_GITHUB_PRIVATE_KEY_PATH} to its file"
+            )
+        setting = f"{ENV_GITHUB_PRIVATE_KEY_PATH}={path_text}"
+        try:
+            text = Path(path_text).expanduser().read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise SettingsError(f"{setting} cannot be read ({reason}): point it at the App's .pem file") from error
+    if "\n" not in text:
+        text = text.replace("\\n", "\n")
+    if not (text.startswith("-----BEGIN") and "PRIVATE KEY-----" in text):
+        raise SettingsError(
+            f"{setting} does not hold a PEM private key (expected '-----BEGIN RSA PRIVATE KEY-----'): "
+            "use the .pem file GitHub generated for the App"
+        )
+    return text + "\n"
+
+
+def _github_installation_id(env: Mapping[str, str]) -> int | None:
+    text = env.get(ENV_GITHUB_INSTALLATION_ID, "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise SettingsError(f"{ENV_GITHUB_INSTALLATION_ID}={text} is not a number: use the App installation's numeric id, or unset it to look it up")
+    return int(text)
+
+
+def _github_max_wait(env: Mapping[str, str]) -> float:
+    text = env.get(ENV_GITHUB_MAX_RATE_LIMIT_WAIT, "").strip()
+    if not text:
+        return DEFAULT_GITHUB_MAX_RATE_LIMIT_WAIT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise SettingsError(f"{ENV_GITHUB_MAX_RATE_LIMIT_WAIT}={text} is not a number of seconds >= 0: e.g. 60")
+    return seconds

@@ -26,7 +26,11 @@ from changegate.services.snapshots import CODEOWNERS_LOCATIONS, PARTS, SnapshotS
 log = logging.getLogger("changegate.gate")
 
 PULL_ACTIONS = {"opened", "reopened", "synchronize", "edited", "labeled", "unlabeled", "ready_for_review", "closed"}
-STALE_BY_ACTION = {"synchronize": PARTS, "opened": PARTS, "reopened": PARTS, "ready_for_review": PARTS}
+# A push cannot add a review, and the approvals it makes stale no longer count (they name the old
+# head); a dismissal on push arrives as its own pull_request_review event. So synchronize leaves
+# the reviews cached.
+NEW_HEAD = tuple(part for part in PARTS if part != "reviews")
+STALE_BY_ACTION = {"synchronize": NEW_HEAD, "opened": PARTS, "reopened": PARTS, "ready_for_review": PARTS}
 _QUEUE_REF = re.compile(r"/pr-(\d+)-[0-9a-f]+$")
 
 
