@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from changegate.adapters.github.client import GitHubClient
 from changegate.adapters.github.factory import github_from_env
 from changegate.adapters.store.emergencies import EmergencyStore
 from changegate.adapters.store.sql import SqlStore
+from changegate.services.gate import Gate
+from changegate.services.inbox import ProcessorMetrics
+from changegate.services.snapshots import SnapshotSource
 from changegate.settings import database_url
 
 
@@ -26,3 +30,31 @@ def emergency_store(store: SqlStore) -> EmergencyStore:
 def github_client(*, repo: str | None = None) -> GitHubClient:
     """The GitHub client from the environment; use as `async with github_client(repo=...) as gh`."""
     return github_from_env(repo=repo)
+
+
+class MeteredGate:
+    """The gate as the inbox's processor, reporting GitHub API use to the metrics."""
+
+    def __init__(self, gate: Gate, client: GitHubClient, metrics: ProcessorMetrics | None) -> None:
+        self._gate = gate
+        self._client = client
+        self._metrics = metrics
+
+    async def process(self, event: str, action: str | None, payload: dict[str, Any], delivery_id: str) -> None:
+        before = self._client.calls
+        try:
+            await self._gate.process(event, action, payload, delivery_id)
+        finally:
+            if self._metrics is not None:
+                self._metrics.add_github_api_calls(self._client.calls - before)
+                if self._client.rate_limit_remaining is not None:
+                    self._metrics.set_github_rate_limit(self._client.rate_limit_remaining)
+
+
+def build_processor(*, metrics: ProcessorMetrics | None = None) -> MeteredGate:
+    """The real webhook processor: GitHub client from the environment, the store for evidence
+    (verdicts, ledger events) and emergency records."""
+    client = github_from_env()
+    store = open_store()
+    source = SnapshotSource(client, clock=utc_now, emergencies=emergency_store(store))
+    return MeteredGate(Gate(source, clock=utc_now, recorder=store, events=store), client, metrics)

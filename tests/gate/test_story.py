@@ -17,7 +17,15 @@ import pytest
 from changegate.cli import main
 from changegate.services.gate import Gate
 from changegate.services.snapshots import SnapshotSource
-from tests.gate.story import BUSINESS_HOURS, GOOD_BODY, REPO, changegate_conclusion, event, green, seed
+from tests.gate.story import (
+    BUSINESS_HOURS,
+    GOOD_BODY,
+    REPO,
+    changegate_conclusion,
+    event,
+    green,
+    seed,
+)
 from tests.github.conftest import make_client
 from tests.github_emulator import Emulator
 
