@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 
 import pytest
 
 from changegate import wiring
 from changegate.cli import main
-from changegate.cli.worker import ENV_TEST_PROCESSOR, LoggingProcessor, load_processor
+from changegate.cli.worker import ENV_TEST_PROCESSOR, load_processor
 from changegate.web.ops import Metrics
 from tests.web.recording import RecordingProcessor
 
 
-def test_without_wiring_build_processor_a_logging_processor_is_used_and_said(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_without_the_test_hook_the_real_gate_is_the_processor(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
     monkeypatch.delenv(ENV_TEST_PROCESSOR, raising=False)
-    monkeypatch.delattr(wiring, "build_processor", raising=False)
-    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("CHANGEGATE_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("GITHUB_TOKEN", "a-token")
     processor = load_processor(Metrics())
-    assert isinstance(processor, LoggingProcessor)
-    assert "build_processor does not exist yet" in caplog.text
-    asyncio.run(processor.process("push", None, {}, "d-1"))
-    assert "no processor is wired" in caplog.text
+    assert isinstance(processor, wiring.MeteredGate)
+
+
+def test_without_github_credentials_the_worker_says_which_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sqlite_url: str) -> None:
+    for name in ("GITHUB_TOKEN", "CHANGEGATE_GITHUB_TOKEN", "CHANGEGATE_GITHUB_APP_ID", ENV_TEST_PROCESSOR):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CHANGEGATE_DATABASE_URL", sqlite_url)
+    assert main(["worker"]) == 2
+    assert "GITHUB_TOKEN" in capsys.readouterr().err
 
 
 def test_wiring_build_processor_is_given_the_metrics_when_it_takes_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,8 +41,6 @@ def test_wiring_build_processor_is_given_the_metrics_when_it_takes_them(monkeypa
     monkeypatch.setattr(wiring, "build_processor", build_processor, raising=False)
     metrics = Metrics()
     assert load_processor(metrics) is recorder and built["metrics"] is metrics
-    monkeypatch.setattr(wiring, "build_processor", lambda: recorder, raising=False)
-    assert load_processor(metrics) is recorder
 
 
 def test_the_test_hook_loads_a_test_processor_class_or_instance(monkeypatch: pytest.MonkeyPatch) -> None:
