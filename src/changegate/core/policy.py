@@ -196,6 +196,56 @@ class MergeSettings(_Model):
     method: Literal["squash", "merge", "rebase", "any"] = "squash"
 
 
+class Endpoint(_Model):
+    """A key endpoint to verify after a deploy (the procedure's "Verify key endpoints")."""
+
+    name: str
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    url: str = Field(pattern=r"^https?://")
+    status: int = Field(default=200, ge=100, le=599)
+    body_contains: str | None = None
+    json_pointer: str | None = Field(default=None, pattern=r"^(/.*)?$")
+    json_value: str | int | float | bool | None = None
+    latency_ms: int = Field(default=2000, ge=1, le=120_000)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorRate(_Model):
+    """Error-rate thresholds: an absolute ceiling, and a rise over the rate before the deploy."""
+
+    max: float = Field(default=0.02, ge=0, le=1)
+    max_increase: float = Field(default=0.01, ge=0, le=1)
+    min_requests: int = Field(default=20, ge=0)
+
+
+class Monitoring(_Model):
+    """Minutes of post-deploy monitoring per change type (default: the type's own), poll interval."""
+
+    standard: float | None = Field(default=None, ge=0)
+    significant: float | None = Field(default=None, ge=0)
+    emergency: float | None = Field(default=None, ge=0)
+    poll_seconds: float = Field(default=60, gt=0)
+    lag_seconds: float = Field(default=180, ge=0)
+
+
+class Service(_Model):
+    """A deployable thing: a Worker (Rust or TypeScript), a command, or a mobile app."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    kind: Literal["rust-worker", "ts-worker", "command", "mobile"]
+    scripts: dict[Literal["sandbox", "production"], str] = Field(default_factory=dict)
+    directory: str = "."
+    build: str | None = None
+    deploy: str | None = None
+    endpoints: dict[Literal["sandbox", "production"], list[Endpoint]] = Field(default_factory=dict)
+    error_rate: ErrorRate = ErrorRate()
+    monitoring: Monitoring = Monitoring()
+    rollout: list[int] = Field(default_factory=list)
+    allow_forced_rollback: bool = False
+    revert_remote: str = "origin"
+    branch: str = "main"
+
+
 class DeploySettings(_Model):
     """GitHub environments gated by changegate's deployment protection rule."""
 
@@ -218,3 +268,7 @@ class Policy(_Model):
     description: DescriptionSettings = DescriptionSettings()
     merge: MergeSettings = MergeSettings()
     deploy: DeploySettings = DeploySettings()
+    services: list[Service] = Field(default_factory=list)
+
+    def service(self, name: str) -> Service | None:
+        return next((service for service in self.services if service.name == name), None)

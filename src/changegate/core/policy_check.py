@@ -119,6 +119,25 @@ def semantic_problems(policy: Policy) -> list[Problem]:
         if _naive_as(freeze.end) <= _naive_as(freeze.start):
             problems.append(Problem(("freezes", index, "end"), "the freeze ends before it starts"))
     problems += _classification_problems(policy)
+    problems += _service_problems(policy)
+    return problems
+
+
+def _service_problems(policy: Policy) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for index, service in enumerate(policy.services):
+        base: Path = ("services", index)
+        if service.name in seen:
+            problems.append(Problem((*base, "name"), f"duplicate service {service.name!r}"))
+        seen.add(service.name)
+        if service.kind in {"rust-worker", "ts-worker"} and "production" not in service.scripts:
+            problems.append(Problem((*base, "scripts"), "a Worker needs its production script name under scripts.production"))
+        if service.kind == "command" and not service.deploy:
+            problems.append(Problem((*base, "deploy"), "a command service needs a deploy command"))
+        steps = service.rollout
+        if steps and (steps[-1] != 100 or any(not 0 < s <= 100 for s in steps) or steps != sorted(set(steps))):
+            problems.append(Problem((*base, "rollout"), f"rollout steps must rise strictly to 100 (got {steps})"))
     return problems
 
 
