@@ -6,6 +6,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from changegate.core.policy import Endpoint, Service
+from changegate.core.verification import ProbeResult, Traffic
+
 
 class VerdictRecorder(Protocol):
     def record_verdict(
@@ -52,3 +55,31 @@ class EmergencyRecords(Protocol):
 
 class EventLog(Protocol):
     def append_event(self, *, kind: str, subject: str, payload: Mapping[str, Any], recorded_at: dt.datetime) -> Any: ...
+
+
+class Cloudflare(Protocol):
+    """The Cloudflare Workers API (deployments, versions, GraphQL analytics)."""
+
+    def list_deployments(self, script: str) -> list[dict[str, Any]]: ...
+    def create_deployment(self, script: str, *, versions: list[tuple[str, float]], message: str, force: bool = False) -> dict[str, Any]: ...
+    def traffic(self, script: str, *, start: dt.datetime, end: dt.datetime) -> Traffic: ...
+
+
+class Wrangler(Protocol):
+    """Build and deploy through the real wrangler; returns the new version id."""
+
+    def deploy(self, service: Service, *, env: str, message: str) -> str: ...
+    def upload_version(self, service: Service, *, env: str, message: str, tag: str) -> str: ...
+
+
+class Prober(Protocol):
+    def probe(self, endpoint: Endpoint) -> ProbeResult: ...
+
+
+class Git(Protocol):
+    def is_on_branch(self, sha: str, *, branch: str) -> bool: ...
+    def revert(self, sha: str, *, remote: str, branch: str, message: str) -> str: ...
+
+
+class Notifier(Protocol):
+    def notify(self, text: str) -> None: ...
