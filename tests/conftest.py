@@ -15,4 +15,4 @@ DEFAULT_POLICY_FILE = Path(__file__).parent.parent / "src" / "changegate" / "dat
 def default_policy() -> Policy:
     return parse_policy(yaml.safe_load(DEFAULT_POLICY_FILE.read_text("utf-8")))
 
-pytest_plugins = ["tests.github_emulator.fixtures"]
+pytest_plugins = ["tests.github_emulator.fixtures", "tests.cloudflare_emulator.fixtures"]

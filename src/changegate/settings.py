@@ -261,3 +261,45 @@ def _github_max_wait(env: Mapping[str, str]) -> float:
     if not 0 <= seconds < float("inf"):
         raise SettingsError(f"{ENV_GITHUB_MAX_RATE_LIMIT_WAIT}={text} is not a number of seconds >= 0: e.g. 60")
     return seconds
+
+
+# -- Cloudflare and Slack -------------------------------------------------------------------------
+
+ENV_CLOUDFLARE_API_TOKEN = "CLOUDFLARE_API_TOKEN"
+ENV_CLOUDFLARE_ACCOUNT_ID = "CLOUDFLARE_ACCOUNT_ID"
+ENV_CLOUDFLARE_API_BASE_URL = "CLOUDFLARE_API_BASE_URL"
+ENV_WRANGLER = "CHANGEGATE_WRANGLER"  # the wrangler binary (what scripts/install-wrangler prints)
+ENV_SLACK_WEBHOOK_URL = "CHANGEGATE_SLACK_WEBHOOK_URL"
+DEFAULT_CLOUDFLARE_API_BASE_URL = "https://api.cloudflare.com/client/v4"
+
+
+@dataclass(frozen=True)
+class CloudflareSettings:
+    """wrangler's own variables, so one set serves both. The token is not in the repr."""
+
+    account_id: str
+    token: str = field(repr=False)
+    api_base_url: str = DEFAULT_CLOUDFLARE_API_BASE_URL
+
+
+def cloudflare_settings(environ: Mapping[str, str] | None = None) -> CloudflareSettings:
+    """CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_BASE_URL (default the
+    public API; no trailing slash). Errors name the missing variables, never a value."""
+    env = os.environ if environ is None else environ
+    token, account_id = env.get(ENV_CLOUDFLARE_API_TOKEN, "").strip(), env.get(ENV_CLOUDFLARE_ACCOUNT_ID, "").strip()
+    missing = [name for name, value in ((ENV_CLOUDFLARE_API_TOKEN, token), (ENV_CLOUDFLARE_ACCOUNT_ID, account_id)) if not value]
+    if missing:
+        raise SettingsError(f"{' and '.join(missing)} not set: set {ENV_CLOUDFLARE_API_TOKEN} to an API token with Workers Scripts: Edit "
+                            f"and Account Analytics: Read, and {ENV_CLOUDFLARE_ACCOUNT_ID} to the account id")
+    url = env.get(ENV_CLOUDFLARE_API_BASE_URL, "").strip().rstrip("/") or DEFAULT_CLOUDFLARE_API_BASE_URL
+    if urlsplit(url).scheme not in ("https", "http") or not urlsplit(url).netloc:
+        raise SettingsError(f"{ENV_CLOUDFLARE_API_BASE_URL}={redact_url(url)} is not an http(s) URL: use {DEFAULT_CLOUDFLARE_API_BASE_URL} or unset it")
+    return CloudflareSettings(account_id=account_id, token=token, api_base_url=url)
+
+
+def slack_webhook_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """CHANGEGATE_SLACK_WEBHOOK_URL (a secret: never print it), or None when unset."""
+    url = (os.environ if environ is None else environ).get(ENV_SLACK_WEBHOOK_URL, "").strip()
+    if url and (urlsplit(url).scheme not in ("https", "http") or not urlsplit(url).netloc):
+        raise SettingsError(f"{ENV_SLACK_WEBHOOK_URL} is not an http(s) URL: use the incoming-webhook URL Slack gave you (https://hooks.slack.com/services/...)")
+    return url or None

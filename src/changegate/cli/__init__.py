@@ -26,10 +26,23 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from changegate.cli import check, db, init, ledger, policy, serve, snapshot, window, worker
+    from changegate.cli import (
+        check,
+        db,
+        deploy,
+        init,
+        ledger,
+        policy,
+        serve,
+        snapshot,
+        window,
+        worker,
+    )
 
     for module in (check, snapshot, window, policy, init, db, ledger, serve, worker):
         cli.add_command(module.command)
+    for command in deploy.commands:
+        cli.add_command(command)
 
 
 _register()

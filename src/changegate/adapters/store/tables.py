@@ -155,3 +155,25 @@ emergencies = Table(
     Index("ix_emergencies_repo_pr", "repository", "pull_request"),
 )
 """Declared emergencies: who approved, how and when (the procedure's verbal approval)."""
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service", String(200), nullable=False),
+    Column("environment", String(50), nullable=False),
+    Column("sha", String(64), nullable=False),
+    Column("change_type", String(50), nullable=True),
+    Column("change_ref", String(300), nullable=True),
+    Column("state", String(30), nullable=False),
+    Column("version_id", String(100), nullable=True),
+    Column("previous_version_id", String(100), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("deployed_at", UTCDateTime(), nullable=True),
+    Column("monitor_until", UTCDateTime(), nullable=True),
+    Column("baseline_json", Text(), nullable=True),
+    Column("detail", Text(), nullable=True),
+    Index("ix_deployments_service_env_sha", "service", "environment", "sha"),
+)
+"""Deployments changegate made (or recorded, for mobile releases): a resumable state machine."""
