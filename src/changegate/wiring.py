@@ -9,6 +9,7 @@ from changegate.adapters.github.client import GitHubClient
 from changegate.adapters.github.factory import github_from_env
 from changegate.adapters.store.emergencies import EmergencyStore
 from changegate.adapters.store.sql import SqlStore
+from changegate.errors import ChangegateError
 from changegate.services.gate import Gate
 from changegate.services.inbox import ProcessorMetrics
 from changegate.services.snapshots import SnapshotSource
@@ -58,3 +59,19 @@ def build_processor(*, metrics: ProcessorMetrics | None = None) -> MeteredGate:
     store = open_store()
     source = SnapshotSource(client, clock=utc_now, emergencies=emergency_store(store))
     return MeteredGate(Gate(source, clock=utc_now, recorder=store, events=store), client, metrics)
+
+
+def github_login() -> str | None:
+    """The login of the GitHub token in the environment (None without a token)."""
+    import os
+
+    import httpx
+
+    token = os.environ.get("CHANGEGATE_GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN")
+    if not token:
+        return None
+    base = os.environ.get("CHANGEGATE_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    answer = httpx.get(f"{base}/user", headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"}, timeout=30)
+    if answer.status_code != 200:
+        raise ChangegateError(f"GitHub did not say who the token belongs to (GET /user: {answer.status_code}): check GITHUB_TOKEN")
+    return str(answer.json()["login"])

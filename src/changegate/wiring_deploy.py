@@ -38,9 +38,9 @@ def deployer_for(policy: Policy, *, repo_path: str, progress: Progress | None) -
         git = GitRepo(Path(repo_path))
         parts = DeployParts(deployments=DeploymentStore(store.engine), events=store, cloudflare=cloudflare,
                             wrangler=WranglerRunner.from_env(root=Path(repo_path)), prober=prober, git=git,
-                            notifier=notifier_from_env(), clock=utc_now, sleep=time.sleep)
+                            notifier=notifier_from_env(), clock=utc_now, sleep=time.sleep, emergencies=EmergencyStore(store.engine))
         repository = os.environ.get(ENV_REPOSITORY) or None
-        teams = _role_teams(policy, repository)
+        teams = role_teams(policy, repository)
 
         def resolve(sha: str) -> Change:
             return change_for(sha, policy=policy, git=git, verdicts=VerdictIndex(store.engine), emergencies=EmergencyStore(store.engine),
@@ -53,7 +53,7 @@ def deployer_for(policy: Policy, *, repo_path: str, progress: Progress | None) -
         store.close()
 
 
-def _role_teams(policy: Policy, repository: str | None) -> dict[str, list[str]]:
+def role_teams(policy: Policy, repository: str | None) -> dict[str, list[str]]:
     """Team memberships for the emergency approver roles, from GitHub when credentials are set
     (otherwise roles must name users, or an emergency cannot be confirmed: fail closed)."""
     if repository is None or not (os.environ.get("GITHUB_TOKEN") or os.environ.get("CHANGEGATE_GITHUB_TOKEN") or os.environ.get("CHANGEGATE_GITHUB_APP_ID")):

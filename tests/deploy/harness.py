@@ -94,7 +94,7 @@ class Rig:
         self.closers += [cloudflare.close, prober.close]
         parts = DeployParts(deployments=DeploymentStore(self.store.engine), events=self.store,
                             cloudflare=cloudflare, wrangler=WranglerRunner(str(self.wrangler_bin), root=self.root, environ=environ),
-                            prober=prober, git=GitRepo(self.root), notifier=NullNotifier(), clock=self.now, sleep=self.sleep)
+                            prober=prober, git=GitRepo(self.root), notifier=NullNotifier(), clock=self.now, sleep=self.sleep, emergencies=EmergencyStore(self.store.engine))
         return Deployer(policy, parts)
 
     def close(self) -> None:
@@ -104,10 +104,10 @@ class Rig:
 
     def record_verdict(self, number: int, data: dict[str, Any]) -> str:
         data["pull_request"]["number"] = number
-        verdict = evaluate(parse_snapshot(data), self.deployer().policy, at=TUESDAY_NOON)
+        verdict = evaluate(parse_snapshot(data), self.deployer().policy, at=self.now())
         self.store.record_verdict(repository=REPO, pr_number=number, head_sha=verdict.head_sha, change_type=verdict.change_type.value,
                                   state=verdict.state.value, verdict=verdict.as_dict(), snapshot=data, policy_sha256="0" * 64,
-                                  changegate_version="test", recorded_at=TUESDAY_NOON)
+                                  changegate_version="test", recorded_at=self.now())
         return verdict.state.value
 
     def change(self, deployer: Deployer, sha: str) -> Change:

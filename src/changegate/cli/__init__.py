@@ -30,6 +30,7 @@ def _register() -> None:
         check,
         db,
         deploy,
+        emergency,
         init,
         ledger,
         policy,
@@ -41,7 +42,7 @@ def _register() -> None:
 
     for module in (check, snapshot, window, policy, init, db, ledger, serve, worker):
         cli.add_command(module.command)
-    for command in deploy.commands:
+    for command in (*deploy.commands, *emergency.commands):
         cli.add_command(command)
 
 

@@ -122,7 +122,7 @@ def _holiday_names(country: str, subdivision: str | None, year: int) -> Mapping[
     return {day: str(name) for day, name in calendar.items()}
 
 
-def _holiday(calendar: HolidayCalendar, day: dt.date) -> str | None:
+def holiday_name(calendar: HolidayCalendar, day: dt.date) -> str | None:
     return _holiday_names(calendar.country, calendar.subdivision, day.year).get(day)
 
 
@@ -142,7 +142,7 @@ def closure_at(rules: WindowRules, at: dt.datetime) -> Closure | None:
     ranges = [r for r in rules.window.hours if weekday in r.days]
     in_hours = any(r.start_minute <= minute < r.end_minute for r in ranges)
     if ranges and rules.window.exclude_public_holidays:
-        name = _holiday(rules.calendar, local.date())
+        name = holiday_name(rules.calendar, local.date())
         if name is not None:
             return Closure("holiday", name)
     return None if in_hours else Closure("hours")

@@ -22,6 +22,10 @@ from changegate.services.ports import Cloudflare, EventLog, Git, Notifier, Probe
 Progress = Callable[[float, float, str], None]  # (done seconds, total seconds, status line)
 
 
+class EmergencyBook(Protocol):
+    def set_fields(self, emergency_id: str, **values: object) -> None: ...
+
+
 class Deployments(Protocol):
     def create(self, record: DeploymentRecord) -> None: ...
     def save(self, record: DeploymentRecord) -> None: ...
@@ -50,6 +54,7 @@ class DeployParts:
     notifier: Notifier
     clock: Callable[[], dt.datetime]
     sleep: Callable[[float], None]
+    emergencies: EmergencyBook | None = None
 
 
 class Deployer:
@@ -107,6 +112,11 @@ class Deployer:
         minutes = monitoring_minutes(self.policy, service, ChangeType(record.change_type or "standard"))
         now = self.parts.clock()
         record = self.move(record, "deployed", version_id=version, deployed_at=now, monitor_until=now + dt.timedelta(minutes=minutes))
+        if record.environment == "production" and (record.change_ref or "").startswith("emergency "):
+            emergency_id = (record.change_ref or "").split(" ", 1)[1]  # the 24-hour post-hoc PR clock starts now
+            if self.parts.emergencies is not None:
+                self.parts.emergencies.set_fields(emergency_id, deployed_at=now)
+            self.parts.events.append_event(kind="emergency.deployed", subject=emergency_id, payload={"emergency": emergency_id, "deployed_at": now.isoformat(), "deployment": record.id}, recorded_at=now)
         return self.finish(verifier, record)
 
     def resume(self, deployment_id: str) -> DeploymentRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, insert, or_, select
+from sqlalchemy import Engine, insert, or_, select, update
 
 from changegate.adapters.store.tables import emergencies
 from changegate.core.snapshot import Emergency
@@ -39,3 +39,22 @@ class EmergencyStore:
         if row is None:
             return None
         return {key: (row[key].isoformat() if hasattr(row[key], "isoformat") else row[key]) for key in RECORD_FIELDS}
+
+    def get(self, emergency_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(emergencies).where(emergencies.c.id == emergency_id)).mappings().first()
+        return None if row is None else dict(row)
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._engine.connect() as connection:
+            return [dict(row) for row in connection.execute(select(emergencies).order_by(emergencies.c.declared_at)).mappings()]
+
+    def next_id(self) -> str:
+        with self._engine.connect() as connection:
+            ids = [row[0] for row in connection.execute(select(emergencies.c.id))]
+        numbers = [int(i.split("-")[1]) for i in ids if i.startswith("EMG-") and i.split("-")[1].isdigit()]
+        return f"EMG-{max(numbers, default=0) + 1}"
+
+    def set_fields(self, emergency_id: str, **values: Any) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(update(emergencies).where(emergencies.c.id == emergency_id).values(**values))
