@@ -1,0 +1,97 @@
+"""The audit's data: one record per change on the branch, findings, reconciliation, DORA. Pure.
+
+JSON contract (fixed): {"changes": [{"sha", "kind", "pr", "change_type", "findings": [codes], ...}],
+"reconciliation": {...}, "summary": {...}} (plus "dora", "sample", "generated_by").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["squash_pr", "merge_pr", "rebase_pr", "direct_push", "revert", "emergency"]
+
+FINDINGS: dict[str, str] = {
+    "DIRECT_PUSH": "a commit on the branch with no pull request and no emergency record",
+    "NO_APPROVAL": "merged without the approvals its type requires",
+    "SELF_APPROVAL": "approved only by its author or a commit author",
+    "STALE_APPROVAL": "approved before the last push, not on the merged head",
+    "MISSING_SECURITY_LEAD": "a significant change without the Security Lead's approval",
+    "CODEOWNERS_UNAPPROVED": "an owned file merged without its code owner's approval",
+    "CI_NOT_GREEN": "required checks did not pass on the merged head",
+    "NOT_SQUASHED": "merged with a merge commit or rebase, not squashed",
+    "MISSING_WHAT_WHY": "the PR description does not say what and why",
+    "MISSING_ROLLBACK_PLAN": "a significant change without a rollback plan",
+    "MISSING_DESIGN_REVIEW": "a significant change without a design review",
+    "OUTSIDE_WINDOW": "deployed to production outside its type's window",
+    "NOT_STAGED": "a significant change deployed to production without a verified sandbox deployment first",
+    "NO_VERIFICATION": "deployed to production without post-deploy verification",
+    "SHORT_MONITORING": "monitored for less than its type requires",
+    "EMERGENCY_NO_APPROVAL": "an emergency without a valid verbal approval",
+    "LATE_POSTHOC_PR": "an emergency's post-hoc PR opened after the deadline",
+    "MISSING_POSTHOC_PR": "an emergency without a post-hoc PR",
+    "MISSING_PIR": "an emergency without a post-incident review by its due date",
+    "UNLINKED_DEPLOY": "a production deployment no change explains",
+    "UNDEPLOYED_CHANGE": "informational: a change not (yet) deployed to production",
+}
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    author_email: str
+    authored_at: dt.datetime
+    committed_at: dt.datetime
+    subject: str
+    body: str = ""
+
+
+@dataclass
+class Change:
+    sha: str
+    kind: Kind
+    pr: int | None
+    change_type: str | None
+    committed_at: dt.datetime
+    author: str
+    subject: str
+    findings: list[str] = field(default_factory=list)
+    evidence: dict[str, str] = field(default_factory=dict)  # finding code -> where it came from
+    emergency: str | None = None
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    first_commit_at: dt.datetime | None = None
+    deployed_at: dt.datetime | None = None
+    sources: list[str] = field(default_factory=lambda: ["git"])
+
+    def add(self, code: str, evidence: str) -> None:
+        assert code in FINDINGS, code
+        if code not in self.findings:
+            self.findings.append(code)
+            self.evidence[code] = evidence
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sha": self.sha, "kind": self.kind, "pr": self.pr, "change_type": self.change_type, "findings": list(self.findings),
+            "evidence": dict(self.evidence), "committed_at": self.committed_at.isoformat(), "author": self.author, "subject": self.subject,
+            "emergency": self.emergency, "deployments": self.deployments, "deployed_at": self.deployed_at.isoformat() if self.deployed_at else None,
+            "lead_time_seconds": (self.deployed_at - (self.first_commit_at or self.committed_at)).total_seconds() if self.deployed_at else None,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass
+class AuditResult:
+    changes: list[Change]
+    reconciliation: dict[str, Any]
+    summary: dict[str, Any]
+    dora: dict[str, Any]
+    weekly: list[dict[str, Any]]  # {"week": "2026-W47", "standard": n, "significant": n, "emergency": n, "unknown": n, "exceptions": n, "deploys": n}
+    sample: dict[str, Any]
+    generated_by: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"changes": [c.as_dict() for c in self.changes], "reconciliation": self.reconciliation, "summary": self.summary,
+                "dora": self.dora, "weekly": self.weekly, "sample": self.sample, "generated_by": self.generated_by}
