@@ -27,6 +27,7 @@ def cli() -> None:
 
 def _register() -> None:
     from changegate.cli import (
+        audit,
         check,
         db,
         deploy,
@@ -40,7 +41,7 @@ def _register() -> None:
         worker,
     )
 
-    for module in (check, snapshot, window, policy, init, db, ledger, serve, worker):
+    for module in (check, snapshot, window, policy, init, db, ledger, serve, worker, audit):
         cli.add_command(module.command)
     for command in (*deploy.commands, *emergency.commands):
         cli.add_command(command)

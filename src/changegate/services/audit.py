@@ -1,0 +1,200 @@
+"""Reconstruct the change log: one change per first-parent commit, evaluated against the policy in
+force at that commit, joined with recorded PR evidence, deployments and emergency records.
+
+Streaming: `Auditor.feed` takes commits newest first and returns each change at once (callers
+write it out); only aggregates are kept, so memory stays bounded on long histories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from changegate.core.audit_kinds import kind_of
+from changegate.core.audit_model import Change, Commit
+from changegate.core.deploy_record import FAILED_CHANGE, DeploymentRecord, monitoring_minutes
+from changegate.core.emergency_rules import approvers_of, record_problem
+from changegate.core.evaluate import evaluate
+from changegate.core.obligations import EmergencyFacts, emergency_obligations
+from changegate.core.policy import ChangeType, Policy
+from changegate.core.snapshot import Emergency, SnapshotInvalid, parse_snapshot
+from changegate.core.window_decision import decide
+
+REQUIREMENT_FINDINGS = {"approvals.security_lead": "MISSING_SECURITY_LEAD", "codeowners": "CODEOWNERS_UNAPPROVED", "checks.required": "CI_NOT_GREEN",
+                        "description.what_why": "MISSING_WHAT_WHY", "description.rollback_plan": "MISSING_ROLLBACK_PLAN", "design_review": "MISSING_DESIGN_REVIEW",
+                        "emergency.verbal_approval": "EMERGENCY_NO_APPROVAL"}
+VERIFIED = frozenset({"verified"})
+SAMPLE_SIZE = 25
+
+
+@dataclass
+class Evidence:
+    """What the auditor knows beyond git (all optional: git alone still gives a useful log)."""
+
+    snapshot_for: Callable[[int], Mapping[str, Any] | None] = lambda _pr: None
+    deployments: list[DeploymentRecord] = field(default_factory=list)
+    emergencies: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> record
+    emergency_facts: dict[str, EmergencyFacts] = field(default_factory=dict)  # id -> facts
+    teams: dict[str, list[str]] = field(default_factory=dict)
+    repository: str = ""
+
+
+class Auditor:
+    def __init__(self, policy_at: Callable[[str], Policy], evidence: Evidence, *, now: dt.datetime, seed: int = 0) -> None:
+        self._policy_at = policy_at
+        self._evidence = evidence
+        self._now = now
+        self._production = [d for d in evidence.deployments if d.environment == "production"]
+        self._by_sha: dict[str, list[DeploymentRecord]] = {}
+        for record in evidence.deployments:
+            self._by_sha.setdefault(record.sha, []).append(record)
+        self._seen: set[str] = set()
+        self._earliest_deploy: dt.datetime | None = None
+        self._emergency_shas = frozenset(evidence.emergencies)
+        self._counts: Counter[str] = Counter()
+        self._kinds: Counter[str] = Counter()
+        self._weekly: dict[str, Counter[str]] = {}
+        self._unmatched_commits: list[str] = []
+        self._lead_times: list[float] = []
+        self._rng = random.Random(seed)
+        self._sample: list[str] = []
+        self._population = 0
+        self.seed = seed
+
+    def feed(self, commit: Commit, committer: str) -> Change:
+        kind, pr = kind_of(commit, committer_email=committer, emergency_shas=self._emergency_shas)
+        change = Change(sha=commit.sha, kind=kind, pr=pr, change_type=None, committed_at=commit.committed_at, author=commit.author, subject=commit.subject,
+                        first_commit_at=commit.authored_at)
+        if self._evidence.snapshot_for is not None and pr is not None:
+            self._with_pr(change, pr)
+        if kind == "emergency":
+            self._emergency(change)
+        elif kind == "direct_push":
+            change.add("DIRECT_PUSH", f"{commit.sha[:12]} by {commit.author}: no pull request, no emergency record")
+        if kind in {"merge_pr", "rebase_pr"} and self._policy(change).merge.method == "squash":
+            change.add("NOT_SQUASHED", f"{kind.replace('_', ' ')}; the policy requires squash merges")
+        self._deployed(change)
+        self._tally(change)
+        return change
+
+    def _policy(self, change: Change) -> Policy:
+        return self._policy_at(change.sha)
+
+    def _with_pr(self, change: Change, pr: int) -> None:
+        data = self._evidence.snapshot_for(pr)
+        if data is None:
+            return
+        try:
+            snapshot = parse_snapshot(data)
+        except SnapshotInvalid:
+            return
+        merged_at = snapshot.pull_request.merged_at or change.committed_at
+        verdict = evaluate(snapshot, self._policy(change), at=merged_at)
+        change.change_type = verdict.change_type.value
+        change.sources.append("recorded snapshot")
+        for requirement in verdict.requirements:
+            if requirement.state.value == "satisfied":
+                continue
+            if requirement.id == "approvals.count":
+                excluded = " ".join(str(v) for v in requirement.evidence.get("not_counted", {}).values())
+                code = "SELF_APPROVAL" if "self-approval" in excluded else "STALE_APPROVAL" if requirement.evidence.get("stale_approvals") else "NO_APPROVAL"
+                change.add(code, f"#{pr}: {requirement.detail}")
+            elif requirement.id in REQUIREMENT_FINDINGS:
+                change.add(REQUIREMENT_FINDINGS[requirement.id], f"#{pr}: {requirement.detail}")
+
+    def _emergency(self, change: Change) -> None:
+        record = Emergency.model_validate({k: v for k, v in self._evidence.emergencies[change.sha].items() if k in Emergency.model_fields})
+        change.emergency, change.change_type = record.id, "emergency"
+        change.sources.append("emergency record")
+        policy = self._policy(change)
+        rules = policy.types.of(ChangeType.EMERGENCY)
+        owner = self._evidence.repository.split("/")[0]
+        problem = record_problem(record, rules, approvers=approvers_of(policy, rules, owner=owner, teams=self._evidence.teams), authors={}, at=self._now)
+        if problem is not None:
+            change.add("EMERGENCY_NO_APPROVAL", f"{record.id}: {problem[1]}")
+        facts = self._evidence.emergency_facts.get(record.id)
+        if facts is not None:
+            for item in emergency_obligations(policy, facts, now=self._now):
+                if item.code is not None:
+                    change.add(item.code, f"{record.id}: {item.title}, due {item.due.isoformat() if item.due else '-'} ({item.state})")
+
+    def _deployed(self, change: Change) -> None:
+        self._seen.add(change.sha)
+        own = [d for d in self._by_sha.get(change.sha, []) if d.environment == "production" and d.deployed_at is not None]
+        for record in own:
+            self._check_deploy(change, record)
+            change.deployments.append({"id": record.id, "state": record.state, "deployed_at": record.deployed_at.isoformat() if record.deployed_at else None})
+        times = [d.deployed_at for d in own if d.deployed_at is not None]
+        if times:
+            earliest = min(times)
+            self._earliest_deploy = earliest if self._earliest_deploy is None else min(self._earliest_deploy, earliest)
+        change.deployed_at = self._earliest_deploy
+        if change.deployed_at is not None:
+            self._lead_times.append((change.deployed_at - (change.first_commit_at or change.committed_at)).total_seconds())
+        elif self._production:
+            change.add("UNDEPLOYED_CHANGE", "no production deployment of this commit or a later one")
+
+    def _check_deploy(self, change: Change, record: DeploymentRecord) -> None:
+        policy = self._policy(change)
+        change_type = ChangeType(change.change_type or record.change_type or "standard")
+        window = decide(policy, change_type, record.started_at)
+        if not window.open and change_type is not ChangeType.EMERGENCY:
+            change.add("OUTSIDE_WINDOW", f"{record.id} at {record.started_at.isoformat()}: {window.reason}")
+        if policy.types.of(change_type).staged_rollout and not any(d.environment == "sandbox" and d.state in VERIFIED for d in self._by_sha.get(change.sha, [])):
+            change.add("NOT_STAGED", f"{record.id}: no verified sandbox deployment of {change.sha[:12]}")
+        if record.state not in VERIFIED | FAILED_CHANGE:
+            change.add("NO_VERIFICATION", f"{record.id} ended {record.state}: never verified")
+        service = policy.service(record.service)
+        if record.state in VERIFIED and service is not None and record.monitor_until and record.deployed_at:
+            needed = monitoring_minutes(policy, service, change_type)
+            got = (record.monitor_until - record.deployed_at).total_seconds() / 60
+            if got + 1e-6 < needed:
+                change.add("SHORT_MONITORING", f"{record.id}: monitored {got:g} min, {change_type.value} needs {needed:g}")
+
+    def _tally(self, change: Change) -> None:
+        self._population += 1
+        self._kinds[change.kind] += 1
+        self._counts.update(change.findings)
+        if change.kind == "direct_push":
+            self._unmatched_commits.append(change.sha)
+        week = change.committed_at.strftime("%G-W%V")
+        bucket = self._weekly.setdefault(week, Counter())
+        bucket[change.change_type or "unknown"] += 1
+        bucket["exceptions"] += 1 if [f for f in change.findings if f != "UNDEPLOYED_CHANGE"] else 0
+        bucket["deploys"] += len(change.deployments)
+        if len(self._sample) < SAMPLE_SIZE:
+            self._sample.append(change.sha)
+        else:  # reservoir sampling (Algorithm R), seeded: reproducible for the auditor
+            slot = self._rng.randrange(self._population)
+            if slot < SAMPLE_SIZE:
+                self._sample[slot] = change.sha
+
+    def finish(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+        unlinked = [{"id": d.id, "service": d.service, "sha": d.sha, "state": d.state, "code": "UNLINKED_DEPLOY"} for d in self._production if d.sha not in self._seen]
+        counts = Counter(self._counts)
+        if unlinked:
+            counts["UNLINKED_DEPLOY"] += len(unlinked)
+        reconciliation = {"commits_without_pr_or_emergency": self._unmatched_commits, "unlinked_deployments": unlinked,
+                          "deployments_matched": sum(1 for d in self._production if d.sha in self._seen), "deployments_total": len(self._production)}
+        summary = {"population": self._population, "kinds": dict(self._kinds), "findings": dict(counts),
+                   "changes_with_exceptions": sum(b["exceptions"] for b in self._weekly.values())}
+        weekly = [{"week": week, **{k: bucket.get(k, 0) for k in ("standard", "significant", "emergency", "unknown", "exceptions", "deploys")}}
+                  for week, bucket in sorted(self._weekly.items())]
+        sample = {"method": "reservoir sampling (Algorithm R) over the population in first-parent order", "seed": self.seed,
+                  "size_rule": f"min({SAMPLE_SIZE}, population)", "ids": sorted(self._sample)}
+        return reconciliation, summary, self._dora(), weekly, sample
+
+    def _dora(self) -> dict[str, Any]:
+        deploys = [d for d in self._production if d.deployed_at is not None]
+        failed = [d for d in deploys if d.state in FAILED_CHANGE]
+        restore = [(d.updated_at - d.deployed_at).total_seconds() for d in failed if d.deployed_at and d.state == "rolled_back"]
+        weeks = max(len({d.deployed_at.strftime("%G-W%V") for d in deploys if d.deployed_at}), 1)
+        return {"deployments": len(deploys), "deployment_frequency_per_week": round(len(deploys) / weeks, 2) if deploys else 0.0,
+                "lead_time_median_hours": round(statistics.median(self._lead_times) / 3600, 2) if self._lead_times else None,
+                "change_failure_rate": round(len(failed) / len(deploys), 3) if deploys else None,
+                "time_to_restore_median_minutes": round(statistics.median(restore) / 60, 1) if restore else None}

@@ -1,0 +1,173 @@
+"""`changegate audit` on real git histories: the JSON contract, and every finding code produced
+by a scenario and absent from its compliant twin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import builders as b
+from tests.audit.world import SATURDAY, World, make_world
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    made = make_world(tmp_path, monkeypatch)
+    yield made  # type: ignore[misc]
+    made.store.close()
+
+
+def test_the_json_contract(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    squash = world.commit("Retry payment webhooks (#7)")
+    merge = world.commit("Merge pull request #8 from octocat/feature", merge=True)
+    direct = world.commit("quick fix on main")
+    revert = world.commit('Revert "Retry payment webhooks (#7)"', body=f"This reverts commit {squash}.")
+    result = world.audit(capsys)
+    assert set(result) >= {"changes", "reconciliation", "summary"}
+    rows = {c["sha"]: c for c in result["changes"]}
+    assert [(rows[s]["kind"], rows[s]["pr"]) for s in (squash, merge, direct, revert)] == [("squash_pr", 7), ("merge_pr", 8), ("direct_push", None), ("revert", None)]
+    for row in result["changes"]:
+        assert set(row) >= {"sha", "kind", "pr", "change_type", "findings"} and isinstance(row["findings"], list)
+    assert result["summary"]["population"] == 5 and result["reconciliation"]["commits_without_pr_or_emergency"] == [direct]
+
+
+def pr(data: dict[str, Any], number: int = 7, subject: str = "Retry payment webhooks") -> Callable[[World], str]:
+    def build(world: World) -> str:
+        world.snapshot(number, data)
+        return world.commit(f"{subject} (#{number})")
+    return build
+
+
+def _failed() -> dict[str, Any]:
+    data = b.green(b.snapshot(), ("lint", "build"))
+    b.check_run(data, "test", conclusion="failure")
+    b.review(data, "hubot")
+    return data
+
+
+def _approved_by(login: str, commit: str = b.HEAD) -> dict[str, Any]:
+    data = b.green(b.snapshot())
+    b.review(data, login, commit=commit)
+    return data
+
+
+def _with(data: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    for key, value in changes.items():
+        if key == "body":
+            data["pull_request"]["body"] = value
+        else:
+            data[key] = value
+    return data
+
+
+def direct(world: World) -> str:
+    return world.commit("quick fix on main")
+
+
+def merged(world: World) -> str:
+    world.snapshot(7, b.standard_pass())
+    return world.commit("Merge pull request #7 from octocat/feature", merge=True)
+
+
+def deployed(state: str = "verified", at: dt.datetime | None = None, sandbox: bool = True, minutes: float = 120, significant: bool = True) -> Callable[[World], str]:
+    def build(world: World) -> str:
+        data = b.significant() if significant else b.standard_pass()
+        sha = pr(data, 9, "ci: cache builds")(world)
+        if sandbox:
+            world.deploy(sha, environment="sandbox", change_type="significant" if significant else "standard")
+        world.deploy(sha, state=state, at=at or dt.datetime(2026, 11, 17, 1, 0, tzinfo=dt.UTC), minutes=minutes, change_type="significant" if significant else "standard")
+        return sha
+    return build
+
+
+def emergency(**changes: Any) -> Callable[[World], str]:
+    def build(world: World) -> str:
+        sha = world.commit("hotfix: stop double charges")
+        world.emergency(sha, **changes)
+        return sha
+    return build
+
+
+def emergency_linked(hours: float, pir: bool = True) -> Callable[[World], str]:
+    def build(world: World) -> str:
+        sha = emergency()(world)
+        opened = dt.datetime(2026, 11, 10, 16, 0, tzinfo=dt.UTC) + dt.timedelta(hours=hours)
+        world.event("emergency.linked", "EMG-7", {"emergency": "EMG-7", "pull_request": 12, "opened_at": opened.isoformat(), "approved_at": opened.isoformat()})
+        if pir:
+            world.event("pir.recorded", "EMG-7", {"emergency": "EMG-7", "recorded_at": "2026-11-12T00:00:00+00:00"})
+        return sha
+    return build
+
+
+def unlinked(inside: bool) -> Callable[[World], str]:
+    def build(world: World) -> str:
+        sha = world.commit("Retry payment webhooks (#7)")
+        world.snapshot(7, b.standard_pass())
+        world.deploy(sha if inside else "f" * 40, change_type="standard")
+        world.deploy(sha, change_type="standard")  # the change itself is deployed either way
+        return sha
+    return build
+
+
+def undeployed(latest: bool) -> Callable[[World], str]:
+    def build(world: World) -> str:
+        first = pr(b.standard_pass(), 7)(world)
+        world.deploy(first, change_type="standard")
+        sha = pr(b.standard_pass(), 8)(world)
+        if latest:
+            world.deploy(sha, change_type="standard")
+        return sha
+    return build
+
+
+CASES: dict[str, tuple[Callable[[World], str], Callable[[World], str]]] = {
+    "DIRECT_PUSH": (direct, pr(b.standard_pass())),
+    "NO_APPROVAL": (pr(b.green(b.snapshot())), pr(b.standard_pass())),
+    "SELF_APPROVAL": (pr(_approved_by(b.AUTHOR)), pr(b.standard_pass())),
+    "STALE_APPROVAL": (pr(_approved_by("hubot", b.OLD_HEAD)), pr(b.standard_pass())),
+    "MISSING_SECURITY_LEAD": (pr(b.significant(security_approves=False)), pr(b.significant())),
+    "CODEOWNERS_UNAPPROVED": (pr(_with(b.standard_pass(), codeowners="/src/ @monalisa")), pr(_with(b.standard_pass(), codeowners="/src/ @hubot"))),
+    "CI_NOT_GREEN": (pr(_failed()), pr(b.standard_pass())),
+    "NOT_SQUASHED": (merged, pr(b.standard_pass())),
+    "MISSING_WHAT_WHY": (pr(_with(b.standard_pass(), body=None)), pr(b.standard_pass())),
+    "MISSING_ROLLBACK_PLAN": (pr(_with(b.significant(), body=b.GOOD_BODY + "\n## Design review\nReviewed in docs/design/0042.md by the platform team.\n")), pr(b.significant())),
+    "MISSING_DESIGN_REVIEW": (pr(_with(b.significant(), body=b.GOOD_BODY + "\n## Rollback plan\nwrangler rollback to the previous version.\n")), pr(b.significant())),
+    "OUTSIDE_WINDOW": (deployed(at=SATURDAY), deployed()),
+    "NOT_STAGED": (deployed(sandbox=False), deployed()),
+    "NO_VERIFICATION": (deployed(state="deployed"), deployed()),
+    "SHORT_MONITORING": (deployed(minutes=30), deployed(minutes=120)),
+    "EMERGENCY_NO_APPROVAL": (emergency(approved_by="hubot"), emergency_linked(10)),
+    "LATE_POSTHOC_PR": (emergency_linked(30), emergency_linked(10)),
+    "MISSING_POSTHOC_PR": (emergency(), emergency_linked(10)),
+    "MISSING_PIR": (emergency_linked(10, pir=False), emergency_linked(10)),
+    "UNLINKED_DEPLOY": (unlinked(inside=False), unlinked(inside=True)),
+    "UNDEPLOYED_CHANGE": (undeployed(latest=False), undeployed(latest=True)),
+}
+
+
+def findings(world: World, capsys: pytest.CaptureFixture[str], build: Callable[[World], str]) -> tuple[list[str], dict[str, Any]]:
+    sha = build(world)
+    result = world.audit(capsys)
+    [row] = [c for c in result["changes"] if c["sha"] == sha]
+    return row["findings"], result
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_each_finding_and_its_compliant_twin(code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    violation, twin = CASES[code]
+    bad_world = make_world(tmp_path / "bad", monkeypatch)
+    found, result = findings(bad_world, capsys, violation)
+    if code == "UNLINKED_DEPLOY":
+        assert [d["code"] for d in result["reconciliation"]["unlinked_deployments"]] == ["UNLINKED_DEPLOY"]
+        assert result["summary"]["findings"]["UNLINKED_DEPLOY"] == 1
+    else:
+        assert code in found, (found, result["changes"][0].get("evidence"))
+    bad_world.store.close()
+    good_world = make_world(tmp_path / "good", monkeypatch)
+    found, result = findings(good_world, capsys, twin)
+    assert code not in found and code not in result["summary"]["findings"], found
+    good_world.store.close()
