@@ -171,3 +171,22 @@ def test_each_finding_and_its_compliant_twin(code: str, tmp_path: Path, monkeypa
     found, result = findings(good_world, capsys, twin)
     assert code not in found and code not in result["summary"]["findings"], found
     good_world.store.close()
+
+
+def test_real_audit_output_as_oscal_html_and_csv(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from trestle.oscal.assessment_results import AssessmentResults
+
+    from changegate.cli import main
+
+    pr(b.standard_pass())(world)
+    direct(world)
+    oscal = tmp_path / "ar.json"
+    assert main(["audit", "--repo", str(world.root), "--github", b.REPO, "--format", "oscal", "-o", str(oscal)]) == 0
+    model = AssessmentResults.oscal_read(oscal)
+    assert model is not None and "DIRECT_PUSH" in oscal.read_text("utf-8")
+    html = tmp_path / "report.html"
+    assert main(["audit", "--repo", str(world.root), "--format", "html", "-o", str(html)]) == 0
+    text = html.read_text("utf-8")
+    assert text.count("<svg") >= 4 and "DIRECT_PUSH" in text and "http" not in text.split("<body", 1)[0].replace("http-equiv", "")
+    assert main(["audit", "--repo", str(world.root), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("change_id,")
