@@ -40,28 +40,23 @@ def check_run_body(verdict: Verdict, *, completed_at: dt.datetime, details_url: 
 
 def policy_error_body(*, head_sha: str, source: str, problems: list[str], message: str, completed_at: dt.datetime) -> dict[str, Any]:
     listed = "\n".join(f"- `{problem}`" for problem in problems) or f"- {message}"
-    return {
-        "name": CHECK_NAME,
-        "head_sha": head_sha,
-        "status": "completed",
-        "conclusion": "failure",
-        "completed_at": _iso(completed_at),
-        "output": {
-            "title": f"Invalid policy in {source}"[:250],
-            "summary": _clip(f"The change policy could not be read, so nothing can pass (fail closed). Fix these problems on the base branch and push:\n\n{listed}"),
-        },
-    }
+    summary = f"The change policy could not be read, so nothing can pass (fail closed). Fix these problems on the base branch and push:\n\n{listed}"
+    return _failure(head_sha, f"Invalid policy in {source}", summary, completed_at)
 
 
 def error_body(*, head_sha: str, message: str, completed_at: dt.datetime) -> dict[str, Any]:
     """A failing check run for data changegate could not trust (e.g. a truncated file list)."""
+    return _failure(head_sha, "changegate could not evaluate this change", f"{message}\n\nNothing passes on incomplete data (fail closed).", completed_at)
+
+
+def _failure(head_sha: str, title_text: str, summary: str, completed_at: dt.datetime) -> dict[str, Any]:
     return {
         "name": CHECK_NAME,
         "head_sha": head_sha,
         "status": "completed",
         "conclusion": "failure",
         "completed_at": _iso(completed_at),
-        "output": {"title": "changegate could not evaluate this change", "summary": _clip(f"{message}\n\nNothing passes on incomplete data (fail closed).")},
+        "output": {"title": title_text[:250], "summary": _clip(summary)},
     }
 
 
