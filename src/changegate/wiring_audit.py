@@ -69,7 +69,15 @@ def evidence_from(store: SqlStore, *, repository: str | None, services: tuple[st
     records = [r for r in book.all() if repository is None or r["repository"] == repository]
     facts, _investigations = gather(records, store.iter_ledger())
 
+    numbers = select(verdicts.c.pr_number).distinct()
+    if repository:
+        numbers = numbers.where(verdicts.c.repository == repository)
+    with store.engine.connect() as connection:
+        with_evidence = {row[0] for row in connection.execute(numbers)}  # one query, not one per commit
+
     def snapshot_for(pr: int) -> dict[str, Any] | None:
+        if pr not in with_evidence:
+            return None
         query = select(verdicts.c.snapshot_json).where(verdicts.c.pr_number == pr)
         if repository:
             query = query.where(verdicts.c.repository == repository)

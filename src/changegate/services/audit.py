@@ -124,7 +124,8 @@ class Auditor:
                     change.add(item.code, f"{record.id}: {item.title}, due {item.due.isoformat() if item.due else '-'} ({item.state})")
 
     def _deployed(self, change: Change) -> None:
-        self._seen.add(change.sha)
+        if change.sha in self._by_sha:  # only deployed shas matter for reconciliation: memory stays flat
+            self._seen.add(change.sha)
         own = [d for d in self._by_sha.get(change.sha, []) if d.environment == "production" and d.deployed_at is not None]
         for record in own:
             self._check_deploy(change, record)
