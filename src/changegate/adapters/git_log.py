@@ -26,7 +26,7 @@ def first_parent_commits(repo: Path, *, branch: str, since: dt.datetime | None =
     assert process.stdout is not None
     try:
         buffer = b""
-        while chunk := process.stdout.read(CHUNK):
+        while chunk := process.stdout.read1(CHUNK):  # what is there, not a full 64 KiB: git and Python overlap
             buffer += chunk
             *records, buffer = buffer.split(b"\x1e")
             for raw in records:
