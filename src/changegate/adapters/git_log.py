@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 from changegate.core.audit_model import Commit
 from changegate.errors import ChangegateError
@@ -26,7 +28,8 @@ def first_parent_commits(repo: Path, *, branch: str, since: dt.datetime | None =
     assert process.stdout is not None
     try:
         buffer = b""
-        while chunk := process.stdout.read1(CHUNK):  # what is there, not a full 64 KiB: git and Python overlap
+        stdout = cast(io.BufferedReader, process.stdout)
+        while chunk := stdout.read1(CHUNK):  # what is there, not a full 64 KiB: git and Python overlap
             buffer += chunk
             *records, buffer = buffer.split(b"\x1e")
             for raw in records:
