@@ -1,67 +1,22 @@
-"""Wiring for `changegate audit`: git, the store's evidence, the policy in force at each commit."""
+"""Wiring for `changegate audit`: the store's evidence (the policy timeline is `adapters.policy_timeline`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from changegate.adapters.git_log import file_at
+from changegate.adapters.policy_timeline import PolicyTimeline as PolicyTimeline  # re-exported
 from changegate.adapters.store.emergencies import EmergencyStore
 from changegate.adapters.store.sql import SqlStore
 from changegate.adapters.store.tables import deployments as deployments_table
 from changegate.adapters.store.tables import verdicts
 from changegate.core.deploy_record import DeploymentRecord
-from changegate.core.policy import Policy
 from changegate.errors import ChangegateError
-from changegate.policy_source import POLICY_LOCATIONS, default_policy_text, parse_policy_text
 from changegate.services.audit import Evidence
 from changegate.services.obligations import gather
-
-_DEFAULT = parse_policy_text(default_policy_text(), source="<default policy>").policy
-
-
-class PolicyTimeline:
-    """The policy in force at each commit of a first-parent walk (newest first): the policy file
-    as of that commit, else the shipped default. `observe` must see every commit in order."""
-
-    def __init__(self, repo: Path, *, branch: str) -> None:
-        self._repo = repo
-        done = subprocess.run(["git", "log", "--first-parent", "--format=%H", branch, "--", *POLICY_LOCATIONS], cwd=repo, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise ChangegateError(f"git log in {repo} failed: {done.stderr.strip()}")
-        self._changes = done.stdout.split()
-        self._index = 0
-        self._advance = False
-        self._cache: dict[str, Policy] = {}
-        self.warnings: list[str] = []
-        self._current = self._load(self._changes[0]) if self._changes else _DEFAULT
-
-    def observe(self, sha: str) -> None:
-        if self._advance:  # the previous commit changed the policy: older commits see the one before
-            self._current = self._load(self._changes[self._index]) if self._index < len(self._changes) else _DEFAULT
-            self._advance = False
-        if self._index < len(self._changes) and sha == self._changes[self._index]:
-            self._current = self._load(sha)
-            self._index += 1
-            self._advance = True
-
-    def policy_at(self, _sha: str) -> Policy:
-        return self._current
-
-    def _load(self, sha: str) -> Policy:
-        if sha not in self._cache:
-            text = next((t for path in POLICY_LOCATIONS if (t := file_at(self._repo, sha, path)) is not None), None)
-            try:
-                self._cache[sha] = parse_policy_text(text, source=f"{sha[:12]}:changegate.yml").policy if text else _DEFAULT
-            except ChangegateError as error:
-                self.warnings.append(f"the policy at {sha[:12]} is invalid, so the default policy was applied there: {error}")
-                self._cache[sha] = _DEFAULT
-        return self._cache[sha]
 
 
 def evidence_from(store: SqlStore, *, repository: str | None, services: tuple[str, ...]) -> Evidence:

@@ -1,4 +1,11 @@
-"""Stream the first-parent history of a branch from the real `git`, with bounded memory."""
+"""Stream the first-parent history of a branch from the real `git`, with bounded memory.
+
+One `git log` walk gives each commit and whether it changed the policy file (relative to its first
+parent): `--sparse` lists every commit despite the pathspec, and `--name-only` follows a record with
+the policy paths it touched. A record is `\\x1e` + the fields (NUL-separated) + NUL + that list, so
+the text after the record's last NUL is blank or names a policy path. Commit messages cannot hold a
+NUL, but they can hold `\\x1e`: a piece with too few NULs is glued to the next one again.
+"""
 
 from __future__ import annotations
 
@@ -11,36 +18,64 @@ from typing import cast
 
 from changegate.core.audit_model import Commit
 from changegate.errors import ChangegateError
+from changegate.policy_source import POLICY_LOCATIONS
 
-FIELDS = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%ce%x00%s%x00%b%x1e"
+FIELDS = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%ce%x00%s%x00%b%x1e"  # the benchmark's baseline format
+RECORD = "%x1e" + FIELDS.removesuffix("%x1e") + "%x00"  # then git's "\n", then the touched policy paths
 CHUNK = 1 << 16
+_PARTS = 10  # 9 fields and the touched paths
 
 
-def first_parent_commits(repo: Path, *, branch: str, since: dt.datetime | None = None, until: dt.datetime | None = None,
-                         stop_at: str | None = None) -> Iterator[tuple[Commit, str]]:
-    """(commit, committer email), newest first; stops before `stop_at` (an already-audited sha)."""
-    command = ["git", "log", "--first-parent", f"--format={FIELDS}", branch]
+def log_command(branch: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[str]:
+    """`git log` over BRANCH's first parents, every commit listed with the policy paths it changed."""
+    command = ["git", "-c", "log.showSignature=false", "log", "--first-parent", "--diff-merges=first-parent", "--root", "--sparse", "--name-only",
+               "--no-renames", f"--format={RECORD}", branch]
     if since is not None:
         command.append(f"--since={since.isoformat()}")
     if until is not None:
         command.append(f"--until={until.isoformat()}")
-    process = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    return [*command, "--", *POLICY_LOCATIONS]
+
+
+def first_parent_commits(repo: Path, *, branch: str, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                         stop_at: str | None = None) -> Iterator[tuple[Commit, str, bool]]:
+    """(commit, committer email, touched_policy), newest first; stops before `stop_at` (an already-audited
+    sha). `touched_policy`: the commit changed a policy file relative to its first parent (the root: added one).
+    A branch that is not a commit fails here, at the call, before anything is read."""
+    done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{branch}^{{commit}}"], cwd=repo, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise ChangegateError(f"{branch!r} is not a branch or commit in {repo}: check --branch (`git branch -a` lists them)")
+    return _walk(repo, branch, log_command(branch, since=since, until=until), stop_at)
+
+
+def _walk(repo: Path, branch: str, command: list[str], stop_at: str | None) -> Iterator[tuple[Commit, str, bool]]:
+    process = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL)
     assert process.stdout is not None
     try:
-        buffer = b""
+        buffer = carry = b""
         stdout = cast(io.BufferedReader, process.stdout)
-        while chunk := stdout.read1(CHUNK):  # what is there, not a full 64 KiB: git and Python overlap
-            buffer += chunk
-            *records, buffer = buffer.split(b"\x1e")
+        ended = False
+        while not ended:
+            if chunk := stdout.read1(CHUNK):  # what is there, not a full 64 KiB: git and Python overlap
+                buffer += chunk
+                *records, buffer = buffer.split(b"\x1e")  # the last piece may still grow: its paths come later
+            else:
+                records, buffer, ended = [buffer], b"", True
             for raw in records:
-                commit, committer = _parse(raw)
-                if commit.sha == stop_at:
+                if carry:
+                    raw, carry = carry + b"\x1e" + raw, b""
+                parts = raw.decode("utf-8", "replace").split("\x00")
+                if len(parts) < _PARTS:  # a \x1e inside a subject or body, or the nothing before the first record
+                    carry = raw
+                    continue
+                sha, parents, name, email, authored, committed, committer, subject, *body, paths = parts
+                if sha == stop_at:
                     return
-                yield commit, committer
-        if buffer.strip():
-            commit, committer = _parse(buffer)
-            if commit.sha != stop_at:
-                yield commit, committer
+                yield (Commit(sha, tuple(parents.split()), name, email, dt.datetime.fromisoformat(authored), dt.datetime.fromisoformat(committed),
+                              subject, body[0] if len(body) == 1 else "\x00".join(body)), committer, bool(paths.strip()))
+        if carry:
+            raise ChangegateError(f"git log --first-parent {branch} in {repo} ended inside a commit record")
     finally:
         process.stdout.close()
         process.kill() if process.poll() is None else None
@@ -50,12 +85,6 @@ def first_parent_commits(repo: Path, *, branch: str, since: dt.datetime | None =
         code = process.wait()
         if code not in (0, -9) and error:
             raise ChangegateError(f"git log --first-parent {branch} in {repo} failed: {error.strip()}")
-
-
-def _parse(raw: bytes) -> tuple[Commit, str]:
-    parts = raw.lstrip(b"\n").decode("utf-8", "replace").split("\x00")
-    sha, parents, name, email, authored, committed, committer, subject, body = (parts + [""] * 9)[:9]
-    return Commit(sha, tuple(parents.split()), name, email, dt.datetime.fromisoformat(authored), dt.datetime.fromisoformat(committed), subject, body), committer
 
 
 def file_at(repo: Path, sha: str, path: str) -> str | None:

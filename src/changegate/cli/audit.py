@@ -38,17 +38,18 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
     repo = Path(repo_path)
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         raise ChangegateError(f"{repo} is not a git repository: give --repo PATH")
-    timeline = PolicyTimeline(repo, branch=branch)
+    timeline = PolicyTimeline(repo)
     with open_store() as store:
         auditor = Auditor(timeline.policy_at, evidence_from(store, repository=repository or os.environ.get("GITHUB_REPOSITORY"), services=services), now=utc_now(), seed=seed)
+    commits = first_parent_commits(repo, branch=branch, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
     sink: IO[str] = open(path, "w", encoding="utf-8") if path else sys.stdout  # noqa: SIM115 - closed below
     try:
         changes = []
         streaming = output == "json"
         if streaming:
             sink.write('{"changes": [')
-        for count, (commit, committer) in enumerate(first_parent_commits(repo, branch=branch, since=parse_day(since, "--since"), until=parse_day(until, "--until"))):
-            timeline.observe(commit.sha)
+        for count, (commit, committer, touched) in enumerate(commits):
+            timeline.observe(commit, touched)
             change = auditor.feed(commit, committer)
             if streaming:
                 sink.write(("," if count else "") + "\n" + json.dumps(change.as_dict()))
