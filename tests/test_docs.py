@@ -15,9 +15,17 @@ README = (ROOT / "README.md").read_text("utf-8")
 POLICY_DOC = (ROOT / "docs" / "policy.md").read_text("utf-8")
 
 
+def commands(group: click.Group) -> dict[str, click.Command]:
+    """Every subcommand, also of the lazily loading top-level group."""
+    context = click.Context(group)
+    found = {name: group.get_command(context, name) for name in group.list_commands(context)}
+    assert all(found.values())
+    return {name: command for name, command in found.items() if command is not None}
+
+
 def command_paths(group: click.Group, prefix: str = "changegate") -> list[str]:
     paths = []
-    for name, command in group.commands.items():
+    for name, command in commands(group).items():
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             paths += command_paths(command, path)
@@ -32,7 +40,7 @@ def test_every_command_is_in_the_readme() -> None:
 
 
 def test_every_command_has_help() -> None:
-    for name, command in cli.commands.items():
+    for name, command in commands(cli).items():
         assert command.help or command.short_help, name
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from changegate.adapters.policy_timeline import PolicyTimeline as PolicyTimeline  # re-exported
 from changegate.adapters.store.emergencies import EmergencyStore
@@ -24,20 +24,17 @@ def evidence_from(store: SqlStore, *, repository: str | None, services: tuple[st
     records = [r for r in book.all() if repository is None or r["repository"] == repository]
     facts, _investigations = gather(records, store.iter_ledger())
 
-    numbers = select(verdicts.c.pr_number).distinct()
+    latest = select(verdicts.c.pr_number, func.max(verdicts.c.id)).group_by(verdicts.c.pr_number)
     if repository:
-        numbers = numbers.where(verdicts.c.repository == repository)
+        latest = latest.where(verdicts.c.repository == repository)
     with store.engine.connect() as connection:
-        with_evidence = {row[0] for row in connection.execute(numbers)}  # one query, not one per commit
+        versions = {int(pr): int(row_id) for pr, row_id in connection.execute(latest)}  # one query, not one per commit
 
     def snapshot_for(pr: int) -> dict[str, Any] | None:
-        if pr not in with_evidence:
+        if pr not in versions:
             return None
-        query = select(verdicts.c.snapshot_json).where(verdicts.c.pr_number == pr)
-        if repository:
-            query = query.where(verdicts.c.repository == repository)
         with store.engine.connect() as connection:
-            row = connection.execute(query.order_by(verdicts.c.id.desc())).first()
+            row = connection.execute(select(verdicts.c.snapshot_json).where(verdicts.c.id == versions[pr])).first()
         found: dict[str, Any] | None = json.loads(row[0]) if row else None
         return found
 
@@ -46,7 +43,7 @@ def evidence_from(store: SqlStore, *, repository: str | None, services: tuple[st
         query = query.where(deployments_table.c.service.in_(services))
     with store.engine.connect() as connection:
         deploys = [DeploymentRecord.from_row(dict(row)) for row in connection.execute(query).mappings()]
-    return Evidence(snapshot_for=snapshot_for, deployments=deploys, emergencies={r["sha"]: r for r in records if r.get("sha")},
+    return Evidence(snapshot_for=snapshot_for, snapshot_version=lambda pr: str(versions.get(pr, "")), deployments=deploys, emergencies={r["sha"]: r for r in records if r.get("sha")},
                     emergency_facts={f.id: f for f in facts}, repository=repository or "")
 
 

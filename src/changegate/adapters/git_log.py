@@ -42,10 +42,14 @@ def first_parent_commits(repo: Path, *, branch: str, since: dt.datetime | None =
     """(commit, committer email, touched_policy), newest first; stops before `stop_at` (an already-audited
     sha). `touched_policy`: the commit changed a policy file relative to its first parent (the root: added one).
     A branch that is not a commit fails here, at the call, before anything is read."""
+    verify_commit(repo, branch)
+    return _walk(repo, branch, log_command(branch, since=since, until=until), stop_at)
+
+
+def verify_commit(repo: Path, branch: str) -> None:
     done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{branch}^{{commit}}"], cwd=repo, capture_output=True, check=False)
     if done.returncode != 0:
         raise ChangegateError(f"{branch!r} is not a branch or commit in {repo}: check --branch (`git branch -a` lists them)")
-    return _walk(repo, branch, log_command(branch, since=since, until=until), stop_at)
 
 
 def _walk(repo: Path, branch: str, command: list[str], stop_at: str | None) -> Iterator[tuple[Commit, str, bool]]:

@@ -6,6 +6,7 @@ Exit codes: 0 success / pass / open; 1 pending, fail, closed or a broken ledger;
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,35 +20,34 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# command -> (module under changegate.cli, attribute): modules are imported only for the command run,
+# so `changegate audit` does not pay for the GitHub client, the web server or the deploy machinery.
+COMMANDS = {
+    "check": ("check", "command"), "snapshot": ("snapshot", "command"), "window": ("window", "command"), "policy": ("policy", "command"),
+    "init": ("init", "command"), "db": ("db", "command"), "ledger": ("ledger", "command"), "serve": ("serve", "command"),
+    "worker": ("worker", "command"), "audit": ("audit", "command"), "deploy": ("deploy", "deploy"), "deployments": ("deploy", "deployments"),
+    "rollback": ("deploy", "rollback"), "record-release": ("deploy", "record_release"), "emergency": ("emergency", "emergency"),
+    "pir": ("emergency", "pir"), "obligations": ("emergency", "obligations"), "remind": ("emergency", "remind"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002 - click's signature
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:  # noqa: ARG002 - click's signature
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f"changegate.cli.{module}"), attribute)
+        assert isinstance(command, click.Command) and command.name == cmd_name, cmd_name
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="changegate")
 def cli() -> None:
     """Enforce the Change Management Procedure: classify, gate and evidence every change."""
-
-
-def _register() -> None:
-    from changegate.cli import (
-        audit,
-        check,
-        db,
-        deploy,
-        emergency,
-        init,
-        ledger,
-        policy,
-        serve,
-        snapshot,
-        window,
-        worker,
-    )
-
-    for module in (check, snapshot, window, policy, init, db, ledger, serve, worker, audit):
-        cli.add_command(module.command)
-    for command in (*deploy.commands, *emergency.commands):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import click
 
 from changegate.errors import ChangegateError
 
+AUDIT_FORMAT = 1  # bump when what the audit derives from the same inputs changes: stored results are then recomputed
 FORMATS = click.Choice(["text", "json", "markdown", "html", "csv", "oscal"])
 
 
@@ -23,51 +24,80 @@ FORMATS = click.Choice(["text", "json", "markdown", "html", "csv", "oscal"])
 @click.option("--github", "repository", metavar="OWNER/REPO", help="Join recorded PR evidence and emergency records of this repository (default: $GITHUB_REPOSITORY).")
 @click.option("--service", "services", multiple=True, help="Join changegate's deployments of these services (default: all recorded).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the auditor's sample.")
+@click.option("--full", is_flag=True, help="Audit the whole history again instead of reusing the results stored by earlier audits.")
 @click.option("--format", "output", type=FORMATS, default="text", show_default=True)
 @click.option("-o", "--output-file", "path", metavar="FILE", help="Write here (default: standard output).")
-def command(repo_path: str, branch: str, since: str | None, until: str | None, repository: str | None, services: tuple[str, ...], seed: int, output: str, path: str | None) -> int:
+def command(repo_path: str, branch: str, since: str | None, until: str | None, repository: str | None, services: tuple[str, ...], seed: int, full: bool,
+            output: str, path: str | None) -> int:
     """Walk the first-parent history of BRANCH and derive one change per commit (squash, merge or
     rebase PR, direct push, revert, emergency), evaluated against the policy in force at that
-    commit, joined with recorded evidence and deployments; findings, reconciliation, DORA."""
-    from changegate.adapters.git_log import first_parent_commits
-    from changegate.core.audit_model import AuditResult
+    commit, joined with recorded evidence and deployments; findings, reconciliation, DORA.
+
+    Results are kept in the store: a repeated audit of the same branch reads git only for the new
+    commits and reuses stored results wherever their evidence is unchanged (not with --since/--until)."""
+    from changegate.adapters.git_log import verify_commit
+    from changegate.adapters.store.audit_cache import AuditCache
+    from changegate.core.audit_model import AuditResult, Change
+    from changegate.policy_source import default_policy_text, parse_policy_text
     from changegate.services.audit import Auditor
     from changegate.wiring import open_store, utc_now
-    from changegate.wiring_audit import PolicyTimeline, evidence_from, parse_day
+    from changegate.wiring_audit import evidence_from, parse_day
+    from changegate.wiring_audit_run import change_from_dict, is_ancestor, run_audit
 
     repo = Path(repo_path)
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         raise ChangegateError(f"{repo} is not a git repository: give --repo PATH")
-    timeline = PolicyTimeline(repo)
+    verify_commit(repo, branch)  # before anything is written
+    github = repository or os.environ.get("GITHUB_REPOSITORY")
+    first, last = parse_day(since, "--since"), parse_day(until, "--until")
     with open_store() as store:
-        auditor = Auditor(timeline.policy_at, evidence_from(store, repository=repository or os.environ.get("GITHUB_REPOSITORY"), services=services), now=utc_now(), seed=seed)
-    commits = first_parent_commits(repo, branch=branch, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
-    sink: IO[str] = open(path, "w", encoding="utf-8") if path else sys.stdout  # noqa: SIM115 - closed below
-    try:
-        changes = []
-        streaming = output == "json"
-        if streaming:
-            sink.write('{"changes": [')
-        for count, (commit, committer, touched) in enumerate(commits):
-            timeline.observe(commit, touched)
-            change = auditor.feed(commit, committer)
+        default = parse_policy_text(default_policy_text(), source="<default policy>").policy  # until the walk's policy timeline takes over
+        auditor = Auditor(lambda _sha: default, evidence_from(store, repository=github, services=services), now=utc_now(), seed=seed)
+        cache, scope, warnings = None, None, []
+        if first is None and last is None:
+            described = json.dumps({"repo": str(repo.resolve()), "branch": branch, "repository": github, "services": sorted(services)})
+            cache = AuditCache(store.engine, description=described, format=f"{_version()}/{AUDIT_FORMAT}")
+            scope = cache.load(now=utc_now(), full=full)
+            if scope.head_sha and not is_ancestor(repo, scope.head_sha, branch):
+                warnings.append(f"{branch} no longer contains {scope.head_sha[:12]}, the head audited last (history rewritten): audited in full")
+                scope = AuditCache.restart(scope)
+        sink: IO[str] = open(path, "w", encoding="utf-8") if path else sys.stdout  # noqa: SIM115 - closed below
+        changes: list[Change] = []
+        streaming, written = output == "json", [0]
+
+        def emit(line: str, change: Change | None) -> None:
             if streaming:
-                sink.write(("," if count else "") + "\n" + json.dumps(change.as_dict()))
-            else:
-                changes.append(change)
-            if count % 20000 == 0 and count and sys.stderr.isatty():
+                sink.write(("," if written[0] else "") + "\n" + line)
+                written[0] += 1
+            elif output != "text":  # the text summary needs no population in memory
+                changes.append(change or change_from_dict(json.loads(line)))
+
+        def progress(count: int) -> None:
+            if sys.stderr.isatty():
                 click.echo(f"\r{count:,} commits audited", err=True, nl=False)
-        reconciliation, summary, dora, weekly, sample = auditor.finish()
-        summary["policy_warnings"] = timeline.warnings
-        generated = {"tool": "changegate", "version": _version(), "generated_at": utc_now().isoformat(), "branch": branch, "repository": repository}
-        if streaming:
-            tail = {"reconciliation": reconciliation, "summary": summary, "dora": dora, "weekly": weekly, "sample": sample, "generated_by": generated}
-            sink.write("\n], " + json.dumps(tail)[1:] + "\n")
-        else:
-            sink.write(_render(AuditResult(changes, reconciliation, summary, dora, weekly, sample, generated), output) + "\n")
-    finally:
-        if path:
-            sink.close()
+
+        try:
+            if streaming:
+                sink.write('{"changes": [')
+            newest, stats = run_audit(repo, branch=branch, auditor=auditor, emit=emit, cache=cache, scope=scope, since=first, until=last, progress=progress)
+            reconciliation, summary, dora, weekly, sample = auditor.finish()
+            summary["policy_warnings"] = warnings + stats.warnings
+            summary["incremental"] = stats.as_dict()
+            generated = {"tool": "changegate", "version": _version(), "generated_at": utc_now().isoformat(), "branch": branch, "repository": repository}
+            if streaming:
+                tail = {"reconciliation": reconciliation, "summary": summary, "dora": dora, "weekly": weekly, "sample": sample, "generated_by": generated}
+                sink.write("\n], " + json.dumps(tail)[1:] + "\n")
+            else:
+                sink.write(_render(AuditResult(changes, reconciliation, summary, dora, weekly, sample, generated), output) + "\n")
+            if cache is not None and scope is not None:
+                cache.publish(scope, head_sha=newest, commits=summary["population"], now=utc_now())
+        except BaseException:
+            if cache is not None and scope is not None:
+                cache.discard(scope)
+            raise
+        finally:
+            if path:
+                sink.close()
     return 0
 
 
@@ -101,6 +131,10 @@ def _text(result: object) -> str:
     lines += ["", f"Reconciliation: {rec['deployments_matched']}/{rec['deployments_total']} production deployments matched to a change; "
               f"{len(rec['commits_without_pr_or_emergency'])} commit(s) without a PR or emergency; {len(rec['unlinked_deployments'])} unlinked deployment(s)"]
     lines += ["", "DORA: " + ", ".join(f"{k} {v}" for k, v in result.dora.items())]
+    done = result.summary.get("incremental", {})
+    if done.get("stored"):
+        lines += ["", f"Incremental: {done['new_commits']} new commit(s) audited, {done['reaudited_commits']} audited again (evidence changed), "
+                  f"{done['reused_commits']} reused from the store"]
     return "\n".join(lines)
 
 

@@ -8,10 +8,10 @@ write it out); only aggregates are kept, so memory stays bounded on long histori
 from __future__ import annotations
 
 import datetime as dt
-import random
+import hashlib
 import statistics
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +24,12 @@ from changegate.core.obligations import EmergencyFacts, emergency_obligations
 from changegate.core.policy import ChangeType, Policy
 from changegate.core.snapshot import Emergency, SnapshotInvalid, parse_snapshot
 from changegate.core.window_decision import decide
+from changegate.services.audit_tally import SAMPLE_METHOD, SAMPLE_SIZE, Tally, sample_mask
 
 REQUIREMENT_FINDINGS = {"approvals.security_lead": "MISSING_SECURITY_LEAD", "codeowners": "CODEOWNERS_UNAPPROVED", "checks.required": "CI_NOT_GREEN",
                         "description.what_why": "MISSING_WHAT_WHY", "description.rollback_plan": "MISSING_ROLLBACK_PLAN", "design_review": "MISSING_DESIGN_REVIEW",
                         "emergency.verbal_approval": "EMERGENCY_NO_APPROVAL"}
 VERIFIED = frozenset({"verified"})
-SAMPLE_SIZE = 25
 
 
 @dataclass
@@ -42,29 +42,60 @@ class Evidence:
     emergency_facts: dict[str, EmergencyFacts] = field(default_factory=dict)  # id -> facts
     teams: dict[str, list[str]] = field(default_factory=dict)
     repository: str = ""
+    snapshot_version: Callable[[int], str] = lambda _pr: ""  # changes when a PR's evidence does (incremental audits)
 
 
 class Auditor:
     def __init__(self, policy_at: Callable[[str], Policy], evidence: Evidence, *, now: dt.datetime, seed: int = 0) -> None:
-        self._policy_at = policy_at
+        self.policy_at = policy_at
         self._evidence = evidence
         self._now = now
         self._production = [d for d in evidence.deployments if d.environment == "production"]
         self._by_sha: dict[str, list[DeploymentRecord]] = {}
         for record in evidence.deployments:
             self._by_sha.setdefault(record.sha, []).append(record)
-        self._seen: set[str] = set()
         self._earliest_deploy: dt.datetime | None = None
         self._emergency_shas = frozenset(evidence.emergencies)
-        self._counts: Counter[str] = Counter()
-        self._kinds: Counter[str] = Counter()
-        self._weekly: dict[str, Counter[str]] = {}
-        self._unmatched_commits: list[str] = []
-        self._lead_times: list[float] = []
-        self._rng = random.Random(seed)
-        self._sample: list[str] = []
-        self._population = 0
+        self.total = Tally()
+        self.chunk = Tally()
+        self._mask = sample_mask(seed)
+        self._day: dt.date | None = None
+        self._week = ""
         self.seed = seed
+
+    @property
+    def carried(self) -> str:
+        """What the next (older) change inherits from newer ones: their earliest production deployment."""
+        return self._earliest_deploy.isoformat() if self._earliest_deploy else ""
+
+    def context(self) -> str:
+        """Everything outside a chunk that its changes depend on, for checking stored results."""
+        return f"{self.carried}|{bool(self._production)}"
+
+    def cut(self) -> Tally:
+        """The tally of the changes fed since the last cut (a chunk), added to the total."""
+        chunk, self.chunk = self.chunk, Tally()
+        self.total.merge(chunk)
+        return chunk
+
+    def reuse(self, tally: Tally, *, carried: str) -> None:
+        """A stored chunk whose inputs are unchanged: its tally counts, and its carried state moves on."""
+        self.total.merge(tally)
+        self._earliest_deploy = dt.datetime.fromisoformat(carried) if carried else None
+
+    def stale(self, shas: list[str], prs: Mapping[str, str], *, emergency: bool, deploys: str) -> bool:
+        """Whether a stored chunk's results may differ now: its PRs' evidence, its deployments or emergencies changed."""
+        version = self._evidence.snapshot_version
+        if emergency or any(version(int(pr)) != known for pr, known in prs.items()):
+            return True
+        return any(sha in self._emergency_shas for sha in shas) or self.deploy_signature(shas) != deploys
+
+    def evidence_version(self, pr: int) -> str:
+        return self._evidence.snapshot_version(pr)
+
+    def deploy_signature(self, shas: Iterable[str]) -> str:
+        found = sorted(repr(d) for sha in shas for d in self._by_sha.get(sha, ()))
+        return hashlib.sha256("\n".join(found).encode()).hexdigest()[:32] if found else ""
 
     def feed(self, commit: Commit, committer: str) -> Change:
         kind, pr = kind_of(commit, committer_email=committer, emergency_shas=self._emergency_shas)
@@ -83,7 +114,7 @@ class Auditor:
         return change
 
     def _policy(self, change: Change) -> Policy:
-        return self._policy_at(change.sha)
+        return self.policy_at(change.sha)
 
     def _with_pr(self, change: Change, pr: int) -> None:
         data = self._evidence.snapshot_for(pr)
@@ -124,8 +155,6 @@ class Auditor:
                     change.add(item.code, f"{record.id}: {item.title}, due {item.due.isoformat() if item.due else '-'} ({item.state})")
 
     def _deployed(self, change: Change) -> None:
-        if change.sha in self._by_sha:  # only deployed shas matter for reconciliation: memory stays flat
-            self._seen.add(change.sha)
         own = [d for d in self._by_sha.get(change.sha, []) if d.environment == "production" and d.deployed_at is not None]
         for record in own:
             self._check_deploy(change, record)
@@ -135,9 +164,7 @@ class Auditor:
             earliest = min(times)
             self._earliest_deploy = earliest if self._earliest_deploy is None else min(self._earliest_deploy, earliest)
         change.deployed_at = self._earliest_deploy
-        if change.deployed_at is not None:
-            self._lead_times.append((change.deployed_at - (change.first_commit_at or change.committed_at)).total_seconds())
-        elif self._production:
+        if change.deployed_at is None and self._production:
             change.add("UNDEPLOYED_CHANGE", "no production deployment of this commit or a later one")
 
     def _check_deploy(self, change: Change, record: DeploymentRecord) -> None:
@@ -158,37 +185,24 @@ class Auditor:
                 change.add("SHORT_MONITORING", f"{record.id}: monitored {got:g} min, {change_type.value} needs {needed:g}")
 
     def _tally(self, change: Change) -> None:
-        self._population += 1
-        self._kinds[change.kind] += 1
-        self._counts.update(change.findings)
-        if change.kind == "direct_push":
-            self._unmatched_commits.append(change.sha)
-        week = change.committed_at.strftime("%G-W%V")
-        bucket = self._weekly.setdefault(week, Counter())
-        bucket[change.change_type or "unknown"] += 1
-        bucket["exceptions"] += 1 if [f for f in change.findings if f != "UNDEPLOYED_CHANGE"] else 0
-        bucket["deploys"] += len(change.deployments)
-        if len(self._sample) < SAMPLE_SIZE:
-            self._sample.append(change.sha)
-        else:  # reservoir sampling (Algorithm R), seeded: reproducible for the auditor
-            slot = self._rng.randrange(self._population)
-            if slot < SAMPLE_SIZE:
-                self._sample[slot] = change.sha
+        day = change.committed_at.date()
+        if day != self._day:  # commits come in date order: the ISO week once a day, not once a commit
+            self._day, self._week = day, change.committed_at.strftime("%G-W%V")
+        self.chunk.add(change, week=self._week, digest=int(change.sha[:16], 16) ^ self._mask, deployed=change.sha in self._by_sha)
 
     def finish(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-        unlinked = [{"id": d.id, "service": d.service, "sha": d.sha, "state": d.state, "code": "UNLINKED_DEPLOY"} for d in self._production if d.sha not in self._seen]
-        counts = Counter(self._counts)
+        self.cut()
+        total, seen = self.total, set(self.total.deployed)
+        unlinked = [{"id": d.id, "service": d.service, "sha": d.sha, "state": d.state, "code": "UNLINKED_DEPLOY"} for d in self._production if d.sha not in seen]
+        counts = Counter(total.findings)
         if unlinked:
             counts["UNLINKED_DEPLOY"] += len(unlinked)
-        reconciliation = {"commits_without_pr_or_emergency": self._unmatched_commits, "unlinked_deployments": unlinked,
-                          "deployments_matched": sum(1 for d in self._production if d.sha in self._seen), "deployments_total": len(self._production)}
-        summary = {"population": self._population, "kinds": dict(self._kinds), "findings": dict(counts),
-                   "changes_with_exceptions": sum(b["exceptions"] for b in self._weekly.values())}
-        weekly = [{"week": week, **{k: bucket.get(k, 0) for k in ("standard", "significant", "emergency", "unknown", "exceptions", "deploys")}}
-                  for week, bucket in sorted(self._weekly.items())]
-        sample = {"method": "reservoir sampling (Algorithm R) over the population in first-parent order", "seed": self.seed,
-                  "size_rule": f"min({SAMPLE_SIZE}, population)", "ids": sorted(self._sample)}
-        return reconciliation, summary, self._dora(), weekly, sample
+        reconciliation = {"commits_without_pr_or_emergency": total.direct_pushes, "unlinked_deployments": unlinked,
+                          "deployments_matched": sum(1 for d in self._production if d.sha in seen), "deployments_total": len(self._production)}
+        summary = {"population": total.population, "kinds": dict(total.kinds), "findings": dict(counts),
+                   "changes_with_exceptions": sum(b["exceptions"] for b in total.weekly.values())}
+        sample = {"method": SAMPLE_METHOD, "seed": self.seed, "size_rule": f"min({SAMPLE_SIZE}, population)", "ids": total.sample_ids()}
+        return reconciliation, summary, self._dora(), total.weeks(), sample
 
     def _dora(self) -> dict[str, Any]:
         deploys = [d for d in self._production if d.deployed_at is not None]
@@ -196,6 +210,6 @@ class Auditor:
         restore = [(d.updated_at - d.deployed_at).total_seconds() for d in failed if d.deployed_at and d.state == "rolled_back"]
         weeks = max(len({d.deployed_at.strftime("%G-W%V") for d in deploys if d.deployed_at}), 1)
         return {"deployments": len(deploys), "deployment_frequency_per_week": round(len(deploys) / weeks, 2) if deploys else 0.0,
-                "lead_time_median_hours": round(statistics.median(self._lead_times) / 3600, 2) if self._lead_times else None,
+                "lead_time_median_hours": round(statistics.median(self.total.lead_times) / 3600, 2) if self.total.lead_times else None,
                 "change_failure_rate": round(len(failed) / len(deploys), 3) if deploys else None,
                 "time_to_restore_median_minutes": round(statistics.median(restore) / 60, 1) if restore else None}

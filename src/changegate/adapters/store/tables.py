@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -177,3 +178,33 @@ deployments = Table(
     Index("ix_deployments_service_env_sha", "service", "environment", "sha"),
 )
 """Deployments changegate made (or recorded, for mobile releases): a resumable state machine."""
+
+audit_scopes = Table(
+    "audit_scopes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("scope", String(64), nullable=False, unique=True),
+    Column("description", Text(), nullable=False),
+    Column("format", String(50), nullable=False),
+    Column("head_sha", String(64), nullable=False),
+    Column("run", Integer(), nullable=False),
+    Column("next_run", Integer(), nullable=False),
+    Column("commits", BigInteger(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+"""One audited branch (repository path, branch, GitHub repository): the head audited last and the
+last published run (`next_run` allocates run numbers, so concurrent audits never share one)."""
+
+audit_chunks = Table(
+    "audit_chunks",
+    metadata,
+    Column("scope_id", Id, ForeignKey("audit_scopes.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("run", Integer(), primary_key=True, autoincrement=False),
+    Column("seq", Integer(), primary_key=True, autoincrement=False),
+    Column("count", Integer(), nullable=False),
+    Column("shas", Text(), nullable=False),
+    Column("lines", LargeBinary(), nullable=False),
+    Column("meta", Text(), nullable=False),
+)
+"""Up to a few thousand consecutive audited commits: their shas, their JSON lines (zlib), their tally, and
+the inputs they were computed from (PR evidence versions, deployments, what newer commits carried in)."""
