@@ -38,7 +38,15 @@ class Stats:
     reused_commits: int = 0
     reaudited_commits: int = 0
     stored: bool = False
-    warnings: list[str] = field(default_factory=list)
+    invalid: dict[str, str] = field(default_factory=dict)  # policy blob -> warning, first met first
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.invalid.values())
+
+    def met(self, invalid: dict[str, str]) -> None:
+        for blob, text in invalid.items():
+            self.invalid.setdefault(blob, text)
 
     def as_dict(self) -> dict[str, Any]:
         return {"new_commits": self.new_commits, "reused_commits": self.reused_commits, "reaudited_commits": self.reaudited_commits, "stored": self.stored}
@@ -47,12 +55,13 @@ class Stats:
 class _Chunker:
     """Cuts the changes fed to the auditor into chunks, with what each was computed from."""
 
-    def __init__(self, auditor: Auditor, *, run: int, seq: int = 0, size: int | None = None) -> None:
-        self._auditor, self._run, self._seq, self._size = auditor, run, seq, size or CHUNK
+    def __init__(self, auditor: Auditor, timeline: PolicyTimeline, *, run: int, seq: int = 0, size: int | None = None) -> None:
+        self._auditor, self._timeline, self._run, self._seq, self._size = auditor, timeline, run, seq, size or CHUNK
         self._start()
 
     def _start(self) -> None:
         self._context = self._auditor.context()
+        self._known = set(self._timeline.invalid)
         self._shas: list[str] = []
         self._lines: list[str] = []
         self._prs: list[int | None] = []
@@ -69,7 +78,8 @@ class _Chunker:
         tally, version = self._auditor.cut(), self._auditor.evidence_version
         meta = {"tally": tally.as_dict(), "context": self._context, "carried": self._auditor.carried, "seed": self._auditor.seed,
                 "prs": {str(pr): version(pr) for pr in set(self._prs) if pr is not None}, "emergency": bool(tally.kinds.get("emergency")),
-                "deploys": self._auditor.deploy_signature(self._shas)}
+                "deploys": self._auditor.deploy_signature(self._shas),
+                "warnings": {blob: text for blob, text in self._timeline.invalid.items() if blob not in self._known}}  # invalid policies first met here
         chunk = Chunk(self._run, self._seq, self._shas, self._lines, meta)
         self._seq += 1
         self._start()
@@ -117,7 +127,7 @@ def run_audit(repo: Path, *, branch: str, auditor: Auditor, emit: Emit, cache: A
     newest = head
     timeline = PolicyTimeline(repo)
     auditor.policy_at = timeline.policy_at
-    chunker = _Chunker(auditor, run=scope.mine if scope else 0)
+    chunker = _Chunker(auditor, timeline, run=scope.mine if scope else 0)
     writer = _Writer(cache, scope)
     try:
         for commit, committer, touched in first_parent_commits(repo, branch=branch, since=since, until=until, stop_at=head or None):
@@ -134,7 +144,7 @@ def run_audit(repo: Path, *, branch: str, auditor: Auditor, emit: Emit, cache: A
         writer.put(chunker.cut())
     finally:
         writer.close()
-    stats.warnings.extend(timeline.warnings)
+    stats.met(timeline.invalid)
     if cache is None or scope is None or not head:
         return newest, stats
     for chunk in cache.chunks(scope):
@@ -143,6 +153,7 @@ def run_audit(repo: Path, *, branch: str, auditor: Auditor, emit: Emit, cache: A
             for line in chunk.lines:
                 emit(line, None)
             auditor.reuse(Tally.from_dict(meta["tally"]), carried=meta["carried"])
+            stats.met(meta["warnings"])
             stats.reused_commits += len(chunk.shas)
         else:
             cache.rewrite(scope, _reaudit(repo, chunk, auditor, emit, stats))
@@ -154,7 +165,7 @@ def run_audit(repo: Path, *, branch: str, auditor: Auditor, emit: Emit, cache: A
 def _reaudit(repo: Path, stored: Chunk, auditor: Auditor, emit: Emit, stats: Stats) -> Chunk:
     timeline = PolicyTimeline(repo)
     auditor.policy_at = timeline.policy_at
-    chunker = _Chunker(auditor, run=stored.run, seq=stored.seq, size=len(stored.shas) + 1)
+    chunker = _Chunker(auditor, timeline, run=stored.run, seq=stored.seq, size=len(stored.shas) + 1)
     walk = first_parent_commits(repo, branch=stored.shas[0])
     for expected, (commit, committer, touched) in zip(stored.shas, walk, strict=False):
         if commit.sha != expected:
@@ -165,7 +176,7 @@ def _reaudit(repo: Path, stored: Chunk, auditor: Auditor, emit: Emit, stats: Sta
         emit(line, change)
         chunker.add(change, line)
     del walk  # closes the generator: git is stopped
-    stats.warnings.extend(w for w in timeline.warnings if w not in stats.warnings)
+    stats.met(timeline.invalid)
     chunk = chunker.cut()
     if chunk is None or len(chunk.shas) != len(stored.shas):
         raise ChangegateError(f"the stored audit has {len(stored.shas)} commits from {stored.shas[0][:12]}, git fewer: run `changegate audit --full`")

@@ -123,3 +123,18 @@ def test_other_formats_render_reused_changes(world: World, capsys: pytest.Captur
     assert (tmp_path / "again.csv").read_text("utf-8") == (tmp_path / "first.csv").read_text("utf-8")
     assert main(["audit", "--repo", str(world.root), "--github", b.REPO]) == 0
     assert "6 reused from the store" in capsys.readouterr().out
+
+
+def test_invalid_policies_in_reused_chunks_are_still_reported(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    (world.root / "changegate.yml").write_text("version: 1\ntypes: [not, a, mapping]\n", "utf-8")
+    world.commit("Break the policy (#50)")
+    older = history(world, 4)
+    (world.root / "changegate.yml").write_text("version: 1\nprocedure: {}\n", "utf-8")
+    world.commit("Break it differently (#51)")
+    first = audit(world, capsys)
+    assert len(first["summary"]["policy_warnings"]) == 2
+    history(world, 4)
+    result = audit(world, capsys)
+    assert result["summary"]["incremental"]["reused_commits"] == first["summary"]["population"]
+    assert len(result["summary"]["policy_warnings"]) == 2 and older[-1][:12] in result["summary"]["policy_warnings"][1]  # met only in a reused chunk
+    same_as_full(world, capsys, result)  # the newer one is named where a full audit first meets it

@@ -35,7 +35,11 @@ class PolicyTimeline:
         self._current: Policy | None = None
         self._reload = True  # read the policy at the next observed commit
         self._expected: str | None = None  # the first parent of the last observed commit
-        self.warnings: list[str] = []
+        self.invalid: dict[str, str] = {}  # blob id -> the warning, for each invalid policy met
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.invalid.values())
 
     def observe(self, commit: Commit, touched_policy: bool) -> None:
         if self._reload or commit.sha != self._expected:  # the first commit, after a change, or after a gap
@@ -73,7 +77,7 @@ class PolicyTimeline:
         try:
             return parse_policy_text(text, source=source).policy
         except ChangegateError as error:
-            self.warnings.append(f"the policy at {where} is invalid, so the default policy was applied there: {error}")
+            self.invalid[key] = f"the policy at {where} is invalid, so the default policy was applied there: {error}"
             return default_policy()
 
     def _blob_at(self, sha: str) -> tuple[str, str]:
