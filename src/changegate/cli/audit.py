@@ -20,8 +20,8 @@ FORMATS = click.Choice(["text", "json", "markdown", "html", "csv", "oscal"])
 @click.option("--branch", default="main", show_default=True)
 @click.option("--since", help="Only commits after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only commits before this date.")
-@click.option("--github", "repository", metavar="OWNER/REPO", help="Join recorded PR evidence and emergency records of this repository (default: $GITHUB_REPOSITORY).")
-@click.option("--service", "services", multiple=True, help="Join changegate's deployments of these services (default: all recorded).")
+@click.option("--github", "repository", metavar="OWNER/REPO", help="Join recorded PR evidence and emergency records of this repository (default: $GITHUB_REPOSITORY); with GitHub credentials, PRs without a recorded snapshot are fetched from the API.")
+@click.option("--service", "services", multiple=True, help="Join changegate's deployments of these services (default: all recorded) and, with Cloudflare credentials, Cloudflare's deployment log of their production Workers.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the auditor's sample.")
 @click.option("--format", "output", type=FORMATS, default="text", show_default=True)
 @click.option("-o", "--output-file", "path", metavar="FILE", help="Write here (default: standard output).")
@@ -34,20 +34,24 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
     from changegate.services.audit import Auditor
     from changegate.wiring import open_store, utc_now
     from changegate.wiring_audit import PolicyTimeline, evidence_from, parse_day
+    from changegate.wiring_audit_sources import open_joins
 
     repo = Path(repo_path)
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         raise ChangegateError(f"{repo} is not a git repository: give --repo PATH")
     timeline = PolicyTimeline(repo, branch=branch)
+    repository = repository or os.environ.get("GITHUB_REPOSITORY")
     with open_store() as store:
-        auditor = Auditor(timeline.policy_at, evidence_from(store, repository=repository or os.environ.get("GITHUB_REPOSITORY"), services=services), now=utc_now(), seed=seed)
+        evidence = evidence_from(store, repository=repository, services=services)
+    joins = open_joins(evidence, repo=repo, branch=branch, repository=repository, services=services, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    auditor = Auditor(timeline.policy_at, evidence, now=utc_now(), seed=seed)
     sink: IO[str] = open(path, "w", encoding="utf-8") if path else sys.stdout  # noqa: SIM115 - closed below
     try:
         changes = []
         streaming = output == "json"
         if streaming:
             sink.write('{"changes": [')
-        for count, (commit, committer) in enumerate(first_parent_commits(repo, branch=branch, since=parse_day(since, "--since"), until=parse_day(until, "--until"))):
+        for count, (commit, committer) in enumerate(joins.commits(first_parent_commits(repo, branch=branch, since=parse_day(since, "--since"), until=parse_day(until, "--until")))):
             timeline.observe(commit.sha)
             change = auditor.feed(commit, committer)
             if streaming:
@@ -58,6 +62,7 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
                 click.echo(f"\r{count:,} commits audited", err=True, nl=False)
         reconciliation, summary, dora, weekly, sample = auditor.finish()
         summary["policy_warnings"] = timeline.warnings
+        summary["evidence_warnings"] = joins.finish(summary)
         generated = {"tool": "changegate", "version": _version(), "generated_at": utc_now().isoformat(), "branch": branch, "repository": repository}
         if streaming:
             tail = {"reconciliation": reconciliation, "summary": summary, "dora": dora, "weekly": weekly, "sample": sample, "generated_by": generated}
@@ -65,6 +70,7 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
         else:
             sink.write(_render(AuditResult(changes, reconciliation, summary, dora, weekly, sample, generated), output) + "\n")
     finally:
+        joins.close()
         if path:
             sink.close()
     return 0

@@ -42,6 +42,9 @@ class Evidence:
     emergency_facts: dict[str, EmergencyFacts] = field(default_factory=dict)  # id -> facts
     teams: dict[str, list[str]] = field(default_factory=dict)
     repository: str = ""
+    source_of: Callable[[int], str] = lambda _pr: "recorded snapshot"  # where snapshot_for's answer came from
+    missing_why: Callable[[int], str] = lambda _pr: "no recorded snapshot"  # why snapshot_for had none
+    external: dict[str, Any] = field(default_factory=dict)  # other deployment logs: "unlinked_deployments" + counts for the reconciliation
 
 
 class Auditor:
@@ -87,16 +90,18 @@ class Auditor:
 
     def _with_pr(self, change: Change, pr: int) -> None:
         data = self._evidence.snapshot_for(pr)
-        if data is None:
+        if data is None:  # fail closed: a PR without evidence must not look compliant
+            change.add("NO_PR_EVIDENCE", f"#{pr}: {self._evidence.missing_why(pr)}")
             return
         try:
             snapshot = parse_snapshot(data)
-        except SnapshotInvalid:
+        except SnapshotInvalid as error:
+            change.add("NO_PR_EVIDENCE", f"#{pr}: the snapshot ({self._evidence.source_of(pr)}) is invalid: {error}")
             return
         merged_at = snapshot.pull_request.merged_at or change.committed_at
         verdict = evaluate(snapshot, self._policy(change), at=merged_at)
         change.change_type = verdict.change_type.value
-        change.sources.append("recorded snapshot")
+        change.sources.append(self._evidence.source_of(pr))
         for requirement in verdict.requirements:
             if requirement.state.value == "satisfied":
                 continue
@@ -176,12 +181,14 @@ class Auditor:
                 self._sample[slot] = change.sha
 
     def finish(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+        external = dict(self._evidence.external)
         unlinked = [{"id": d.id, "service": d.service, "sha": d.sha, "state": d.state, "code": "UNLINKED_DEPLOY"} for d in self._production if d.sha not in self._seen]
+        unlinked += external.pop("unlinked_deployments", [])
         counts = Counter(self._counts)
         if unlinked:
             counts["UNLINKED_DEPLOY"] += len(unlinked)
         reconciliation = {"commits_without_pr_or_emergency": self._unmatched_commits, "unlinked_deployments": unlinked,
-                          "deployments_matched": sum(1 for d in self._production if d.sha in self._seen), "deployments_total": len(self._production)}
+                          "deployments_matched": sum(1 for d in self._production if d.sha in self._seen), "deployments_total": len(self._production), **external}
         summary = {"population": self._population, "kinds": dict(self._kinds), "findings": dict(counts),
                    "changes_with_exceptions": sum(b["exceptions"] for b in self._weekly.values())}
         weekly = [{"week": week, **{k: bucket.get(k, 0) for k in ("standard", "significant", "emergency", "unknown", "exceptions", "deploys")}}
