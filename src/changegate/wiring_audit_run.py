@@ -15,7 +15,7 @@ import json
 import queue
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,13 @@ from typing import Any
 from changegate.adapters.git_log import first_parent_commits
 from changegate.adapters.policy_timeline import PolicyTimeline
 from changegate.adapters.store.audit_cache import AuditCache, Chunk, Scope
-from changegate.core.audit_model import Change
+from changegate.core.audit_model import Change, Commit
 from changegate.errors import ChangegateError
 from changegate.services.audit import Auditor
 from changegate.services.audit_tally import Tally
 
 CHUNK = 10_000
+Walked = tuple[Commit, str, bool]  # a commit, its committer's email, whether it changed the policy file
 Emit = Callable[[str, Change | None], None]  # a change's JSON line, and the Change when it was computed in this run
 
 
@@ -119,7 +120,8 @@ class _Writer:
 
 
 def run_audit(repo: Path, *, branch: str, auditor: Auditor, emit: Emit, cache: AuditCache | None = None, scope: Scope | None = None,
-              since: Any = None, until: Any = None, progress: Callable[[int], None] = lambda _n: None) -> tuple[str, Stats]:
+              since: Any = None, until: Any = None, progress: Callable[[int], None] = lambda _n: None,
+              read_ahead: Callable[[Iterator[Walked]], Iterator[Walked]] = lambda walk: walk) -> tuple[str, Stats]:
     """Audit the branch; returns the newest sha audited and what was reused. With a cache, the new chunks
     are stored as they are cut and rewritten chunks are kept for `AuditCache.publish`."""
     stats = Stats(stored=cache is not None)
@@ -130,7 +132,7 @@ def run_audit(repo: Path, *, branch: str, auditor: Auditor, emit: Emit, cache: A
     chunker = _Chunker(auditor, timeline, run=scope.mine if scope else 0)
     writer = _Writer(cache, scope)
     try:
-        for commit, committer, touched in first_parent_commits(repo, branch=branch, since=since, until=until, stop_at=head or None):
+        for commit, committer, touched in read_ahead(first_parent_commits(repo, branch=branch, since=since, until=until, stop_at=head or None)):
             if not stats.new_commits:
                 newest = commit.sha
             timeline.observe(commit, touched)

@@ -21,8 +21,8 @@ FORMATS = click.Choice(["text", "json", "markdown", "html", "csv", "oscal"])
 @click.option("--branch", default="main", show_default=True)
 @click.option("--since", help="Only commits after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only commits before this date.")
-@click.option("--github", "repository", metavar="OWNER/REPO", help="Join recorded PR evidence and emergency records of this repository (default: $GITHUB_REPOSITORY).")
-@click.option("--service", "services", multiple=True, help="Join changegate's deployments of these services (default: all recorded).")
+@click.option("--github", "repository", metavar="OWNER/REPO", help="Join recorded PR evidence and emergency records of this repository (default: $GITHUB_REPOSITORY); with GitHub credentials, PRs without a recorded snapshot are fetched from the API.")
+@click.option("--service", "services", multiple=True, help="Join changegate's deployments of these services (default: all recorded) and, with Cloudflare credentials, Cloudflare's deployment log of their production Workers.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the auditor's sample.")
 @click.option("--full", is_flag=True, help="Audit the whole history again instead of reusing the results stored by earlier audits.")
 @click.option("--format", "output", type=FORMATS, default="text", show_default=True)
@@ -43,6 +43,7 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
     from changegate.wiring import open_store, utc_now
     from changegate.wiring_audit import evidence_from, parse_day
     from changegate.wiring_audit_run import change_from_dict, is_ancestor, run_audit
+    from changegate.wiring_audit_sources import open_joins
 
     repo = Path(repo_path)
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
@@ -52,7 +53,9 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     with open_store() as store:
         default = parse_policy_text(default_policy_text(), source="<default policy>").policy  # until the walk's policy timeline takes over
-        auditor = Auditor(lambda _sha: default, evidence_from(store, repository=github, services=services), now=utc_now(), seed=seed)
+        evidence = evidence_from(store, repository=github, services=services)
+        joins = open_joins(evidence, repo=repo, branch=branch, repository=github, services=services, since=first, until=last)
+        auditor = Auditor(lambda _sha: default, evidence, now=utc_now(), seed=seed)
         cache, scope, warnings = None, None, []
         if first is None and last is None:
             described = json.dumps({"repo": str(repo.resolve()), "branch": branch, "repository": github, "services": sorted(services)})
@@ -79,11 +82,13 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
         try:
             if streaming:
                 sink.write('{"changes": [')
-            newest, stats = run_audit(repo, branch=branch, auditor=auditor, emit=emit, cache=cache, scope=scope, since=first, until=last, progress=progress)
+            newest, stats = run_audit(repo, branch=branch, auditor=auditor, emit=emit, cache=cache, scope=scope, since=first, until=last, progress=progress,
+                                      read_ahead=joins.commits)
             reconciliation, summary, dora, weekly, sample = auditor.finish()
             summary["policy_warnings"] = warnings + stats.warnings
+            summary["evidence_warnings"] = joins.finish(summary)
             summary["incremental"] = stats.as_dict()
-            generated = {"tool": "changegate", "version": _version(), "generated_at": utc_now().isoformat(), "branch": branch, "repository": repository}
+            generated = {"tool": "changegate", "version": _version(), "generated_at": utc_now().isoformat(), "branch": branch, "repository": github}
             if streaming:
                 tail = {"reconciliation": reconciliation, "summary": summary, "dora": dora, "weekly": weekly, "sample": sample, "generated_by": generated}
                 sink.write("\n], " + json.dumps(tail)[1:] + "\n")
@@ -96,6 +101,7 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
                 cache.discard(scope)
             raise
         finally:
+            joins.close()
             if path:
                 sink.close()
     return 0

@@ -24,6 +24,7 @@ FINDINGS: dict[str, str] = {
     "MISSING_WHAT_WHY": "the PR description does not say what and why",
     "MISSING_ROLLBACK_PLAN": "a significant change without a rollback plan",
     "MISSING_DESIGN_REVIEW": "a significant change without a design review",
+    "NO_PR_EVIDENCE": "a pull request whose review evidence could not be obtained (no recorded snapshot, none from the GitHub API)",
     "OUTSIDE_WINDOW": "deployed to production outside its type's window",
     "NOT_STAGED": "a significant change deployed to production without a verified sandbox deployment first",
     "NO_VERIFICATION": "deployed to production without post-deploy verification",

@@ -43,6 +43,9 @@ class Evidence:
     teams: dict[str, list[str]] = field(default_factory=dict)
     repository: str = ""
     snapshot_version: Callable[[int], str] = lambda _pr: ""  # changes when a PR's evidence does (incremental audits)
+    source_of: Callable[[int], str] = lambda _pr: "recorded snapshot"  # where snapshot_for's answer came from
+    missing_why: Callable[[int], str] = lambda _pr: "no recorded snapshot"  # why snapshot_for had none
+    external: dict[str, Any] = field(default_factory=dict)  # other deployment logs: "unlinked_deployments" + counts for the reconciliation
 
 
 class Auditor:
@@ -86,7 +89,8 @@ class Auditor:
     def stale(self, shas: list[str], prs: Mapping[str, str], *, emergency: bool, deploys: str) -> bool:
         """Whether a stored chunk's results may differ now: its PRs' evidence, its deployments or emergencies changed."""
         version = self._evidence.snapshot_version
-        if emergency or any(version(int(pr)) != known for pr, known in prs.items()):
+        # "unfetched": no evidence yet although it could be fetched now (an earlier fetch failed): try again
+        if emergency or any(known == "unfetched" or version(int(pr)) != known for pr, known in prs.items()):
             return True
         return any(sha in self._emergency_shas for sha in shas) or self.deploy_signature(shas) != deploys
 
@@ -118,16 +122,18 @@ class Auditor:
 
     def _with_pr(self, change: Change, pr: int) -> None:
         data = self._evidence.snapshot_for(pr)
-        if data is None:
+        if data is None:  # fail closed: a PR without evidence must not look compliant
+            change.add("NO_PR_EVIDENCE", f"#{pr}: {self._evidence.missing_why(pr)}")
             return
         try:
             snapshot = parse_snapshot(data)
-        except SnapshotInvalid:
+        except SnapshotInvalid as error:
+            change.add("NO_PR_EVIDENCE", f"#{pr}: the snapshot ({self._evidence.source_of(pr)}) is invalid: {error}")
             return
         merged_at = snapshot.pull_request.merged_at or change.committed_at
         verdict = evaluate(snapshot, self._policy(change), at=merged_at)
         change.change_type = verdict.change_type.value
-        change.sources.append("recorded snapshot")
+        change.sources.append(self._evidence.source_of(pr))
         for requirement in verdict.requirements:
             if requirement.state.value == "satisfied":
                 continue
@@ -193,12 +199,14 @@ class Auditor:
     def finish(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
         self.cut()
         total, seen = self.total, set(self.total.deployed)
+        external = dict(self._evidence.external)
         unlinked = [{"id": d.id, "service": d.service, "sha": d.sha, "state": d.state, "code": "UNLINKED_DEPLOY"} for d in self._production if d.sha not in seen]
+        unlinked += external.pop("unlinked_deployments", [])
         counts = Counter(total.findings)
         if unlinked:
             counts["UNLINKED_DEPLOY"] += len(unlinked)
         reconciliation = {"commits_without_pr_or_emergency": total.direct_pushes, "unlinked_deployments": unlinked,
-                          "deployments_matched": sum(1 for d in self._production if d.sha in seen), "deployments_total": len(self._production)}
+                          "deployments_matched": sum(1 for d in self._production if d.sha in seen), "deployments_total": len(self._production), **external}
         summary = {"population": total.population, "kinds": dict(total.kinds), "findings": dict(counts),
                    "changes_with_exceptions": sum(b["exceptions"] for b in total.weekly.values())}
         sample = {"method": SAMPLE_METHOD, "seed": self.seed, "size_rule": f"min({SAMPLE_SIZE}, population)", "ids": total.sample_ids()}

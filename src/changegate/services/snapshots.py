@@ -67,6 +67,10 @@ class SnapshotSource:
     def forget_teams(self) -> None:
         self._teams.clear()
 
+    def forget_pull(self, repo: str, number: int) -> None:
+        """Drop the cached parts of one PR (the audit fetches each PR once: memory stays flat)."""
+        self._pulls.pop((repo, number), None)
+
     async def base_files(self, repo: str, ref: str) -> BaseFiles:
         found = self._bases.get((repo, ref))
         if found is None:

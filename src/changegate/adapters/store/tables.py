@@ -115,6 +115,22 @@ verdicts = Table(
     sqlite_autoincrement=True,
 )
 
+audit_snapshots = Table(
+    "audit_snapshots",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("fetched_at", UTCDateTime(), nullable=False),
+    Column("repository", String(300), nullable=False),
+    Column("pr_number", Integer(), nullable=False),
+    Column("head_sha", String(64), nullable=False),
+    Column("snapshot_json", Text(), nullable=False),
+    Column("snapshot_sha256", Sha256, nullable=False),
+    Index(None, "repository", "pr_number"),
+    sqlite_autoincrement=True,
+)
+"""PR snapshots `changegate audit` fetched from the GitHub API for PRs the gate never recorded
+(kept so a repeated audit does not fetch them again; the newest per PR is used)."""
+
 deliveries = Table(
     "deliveries",
     metadata,
