@@ -124,6 +124,11 @@ def undeployed(latest: bool) -> Callable[[World], str]:
     return build
 
 
+def every_pr_recorded(world: World) -> str:
+    world.snapshot(1, b.standard_pass())  # the world's first commit, "Adopt changegate (#1)", names a PR too
+    return pr(b.standard_pass())(world)
+
+
 CASES: dict[str, tuple[Callable[[World], str], Callable[[World], str]]] = {
     "DIRECT_PUSH": (direct, pr(b.standard_pass())),
     "NO_APPROVAL": (pr(b.green(b.snapshot())), pr(b.standard_pass())),
@@ -146,7 +151,14 @@ CASES: dict[str, tuple[Callable[[World], str], Callable[[World], str]]] = {
     "MISSING_PIR": (emergency_linked(10, pir=False), emergency_linked(10)),
     "UNLINKED_DEPLOY": (unlinked(inside=False), unlinked(inside=True)),
     "UNDEPLOYED_CHANGE": (undeployed(latest=False), undeployed(latest=True)),
+    "NO_PR_EVIDENCE": (lambda world: world.commit("Retry payment webhooks (#7)"), every_pr_recorded),  # no snapshot recorded, no GitHub access
 }
+
+
+def test_every_finding_code_has_a_case_and_a_twin() -> None:
+    from changegate.core.audit_model import FINDINGS
+
+    assert set(CASES) == set(FINDINGS)
 
 
 def findings(world: World, capsys: pytest.CaptureFixture[str], build: Callable[[World], str]) -> tuple[list[str], dict[str, Any]]:
