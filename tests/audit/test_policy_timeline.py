@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from changegate.adapters.git_log import first_parent_commits
+from changegate.adapters.git_log import first_parent_commits, log_command, parse_records
 from changegate.adapters.policy_timeline import PolicyTimeline, default_policy
+from changegate.core.audit_model import Commit
 from changegate.core.policy import Policy
 from changegate.errors import ChangegateError
 from changegate.policy_source import POLICY_LOCATIONS, default_policy_text, parse_policy_text
@@ -206,6 +207,12 @@ def test_first_parent_commits_parses_odd_messages(repo: Repo) -> None:
         repo.git("add", *files)
         repo.git("commit", "-q", "--allow-empty-message", "--cleanup=verbatim", "-m", message)
         made.append(repo.git("rev-parse", "HEAD"))
+    # `git commit` would re-encode a message that is not UTF-8 (as Latin-1): write the object itself
+    head, tree = repo.git("rev-parse", "HEAD"), repo.git("rev-parse", "HEAD^{tree}")
+    raw = (f"tree {tree}\nparent {head}\nauthor t <t@example.com> 1790000000 +0000\ncommitter t <t@example.com> 1790000000 +0000\n\n".encode()
+           + b"caf\xe9 in Latin-1\n\nnot UTF-8: \xff\xfe \xe9\x1e\xa9 \xe4\xb8\n")
+    made.append(subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"], cwd=repo.root, input=raw, capture_output=True, check=True).stdout.decode().strip())
+    repo.git("update-ref", "refs/heads/main", made[-1])
     repo.git("commit", "-q", "--allow-empty", "--allow-empty-message", "--cleanup=verbatim", "-m", "")
     made.append(repo.git("rev-parse", "HEAD"))
     walked = list(first_parent_commits(repo.root, branch="main"))
@@ -215,8 +222,26 @@ def test_first_parent_commits_parses_odd_messages(repo: Repo) -> None:
         subject, body, email, parents = raw.decode("utf-8", "replace").split("\x00")
         assert (commit.subject, commit.body, commit.author_email, committer) == (subject, body, email, "t@example.com")
         assert commit.parents == tuple(parents.split()) and touched == repo.touched(commit.sha)
-    assert [t for _c, _e, t in walked] == [False, False, False, False, True, False, False, False, True]
-    assert "\x1e" in walked[-5][0].subject and walked[-5][0].body.count("\x1e") == 3
+    assert [t for _c, _e, t in walked] == [False, False, False, False, False, True, False, False, False, True]
+    assert "\ufffd" in walked[1][0].subject and "\x1e" in walked[-5][0].subject and walked[-5][0].body.count("\x1e") == 3
+    # the same records however git's output is cut into reads (a cut may fall inside a body's \x1e or a UTF-8 character)
+    stream = subprocess.run(log_command("main"), cwd=repo.root, capture_output=True, check=True).stdout
+    assert list(parse_records([stream])) == walked
+    for cut in range(len(stream) + 1):
+        assert list(parse_records([stream[:cut], stream[cut:]])) == walked, cut
+    for size in (1, 2, 3, 7, 64):
+        assert list(parse_records(stream[i:i + size] for i in range(0, len(stream), size))) == walked, size
+    with pytest.raises(ChangegateError, match="ended inside a commit record"):
+        list(parse_records([stream[:-40]]))
+
+
+def test_commit_of_is_commit() -> None:
+    when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    fields = ("a" * 40, ("b" * 40,), "Dev", "dev@example.com", when, when, "Subject (#1)", "body\n")
+    fast, plain = Commit.of(*fields), Commit(*fields)
+    assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain) and type(fast) is Commit
+    with pytest.raises(AttributeError):
+        fast.sha = "c" * 40  # type: ignore[misc]  # still frozen
 
 
 def test_stop_at_and_a_bad_branch(repo: Repo) -> None:

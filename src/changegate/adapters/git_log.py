@@ -10,9 +10,10 @@ NUL, but they can hold `\\x1e`: a piece with too few NULs is glued to the next o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -24,6 +25,7 @@ FIELDS = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%ce%x00%s%x00%b%x1e"  # the be
 RECORD = "%x1e" + FIELDS.removesuffix("%x1e") + "%x00"  # then git's "\n", then the touched policy paths
 CHUNK = 1 << 16
 _PARTS = 10  # 9 fields and the touched paths
+fromisoformat = dt.datetime.fromisoformat
 
 
 def log_command(branch: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[str]:
@@ -53,33 +55,15 @@ def verify_commit(repo: Path, branch: str) -> None:
 
 
 def _walk(repo: Path, branch: str, command: list[str], stop_at: str | None) -> Iterator[tuple[Commit, str, bool]]:
-    process = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     assert process.stdout is not None
     try:
-        buffer = carry = b""
         stdout = cast(io.BufferedReader, process.stdout)
-        ended = False
-        while not ended:
-            if chunk := stdout.read1(CHUNK):  # what is there, not a full 64 KiB: git and Python overlap
-                buffer += chunk
-                *records, buffer = buffer.split(b"\x1e")  # the last piece may still grow: its paths come later
-            else:
-                records, buffer, ended = [buffer], b"", True
-            for raw in records:
-                if carry:
-                    raw, carry = carry + b"\x1e" + raw, b""
-                parts = raw.decode("utf-8", "replace").split("\x00")
-                if len(parts) < _PARTS:  # a \x1e inside a subject or body, or the nothing before the first record
-                    carry = raw
-                    continue
-                sha, parents, name, email, authored, committed, committer, subject, *body, paths = parts
-                if sha == stop_at:
-                    return
-                yield (Commit(sha, tuple(parents.split()), name, email, dt.datetime.fromisoformat(authored), dt.datetime.fromisoformat(committed),
-                              subject, body[0] if len(body) == 1 else "\x00".join(body)), committer, bool(paths.strip()))
-        if carry:
-            raise ChangegateError(f"git log --first-parent {branch} in {repo} ended inside a commit record")
+        # read1: what is there, not a full 64 KiB, so git and Python overlap
+        for commit, committer, touched in parse_records(iter(functools.partial(stdout.read1, CHUNK), b"")):
+            if commit.sha == stop_at:
+                return
+            yield commit, committer, touched
     finally:
         process.stdout.close()
         process.kill() if process.poll() is None else None
@@ -89,6 +73,41 @@ def _walk(repo: Path, branch: str, command: list[str], stop_at: str | None) -> I
         code = process.wait()
         if code not in (0, -9) and error:
             raise ChangegateError(f"git log --first-parent {branch} in {repo} failed: {error.strip()}")
+
+
+def parse_records(chunks: Iterable[bytes]) -> Iterator[tuple[Commit, str, bool]]:
+    """(commit, committer email, touched_policy) from `git log --format=RECORD --name-only` output, cut anywhere."""
+    carry = ""
+    for text in _texts(chunks):
+        for raw in text.split("\x1e"):
+            if carry:
+                raw, carry = carry + "\x1e" + raw, ""
+            parts = raw.split("\x00")
+            if len(parts) == _PARTS:
+                sha, parents, name, email, authored, committed, committer, subject, body, paths = parts
+            elif len(parts) < _PARTS:  # a \x1e inside a subject or body, or the nothing before the first record
+                carry = raw
+                continue
+            else:  # a NUL in a message: not from `git commit`, which refuses one
+                sha, parents, name, email, authored, committed, committer, subject, *rest, paths = parts
+                body = "\x00".join(rest)
+            yield (Commit.of(sha, (parents,) if len(parents) == 40 else tuple(parents.split()), name, email, fromisoformat(authored),
+                             fromisoformat(committed), subject, body), committer, paths != "\n" and bool(paths.strip()))
+    if carry:
+        raise ChangegateError("git log's output ended inside a commit record")
+
+
+def _texts(chunks: Iterable[bytes]) -> Iterator[str]:
+    """The stream, decoded, in pieces cut at a \x1e (dropped): split(S) == split(S[:cut]) + split(S[cut + 1:]).
+    An ASCII \x1e is never inside a UTF-8 sequence, so decoding pieces decodes each record the same."""
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        cut = buffer.rfind(b"\x1e")  # what follows may still grow (a record's paths come last)
+        if cut >= 0:
+            yield buffer[:cut].decode("utf-8", "replace")
+            buffer = buffer[cut + 1:]
+    yield buffer.decode("utf-8", "replace")
 
 
 def file_at(repo: Path, sha: str, path: str) -> str | None:

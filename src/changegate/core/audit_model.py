@@ -49,6 +49,19 @@ class Commit:
     subject: str
     body: str = ""
 
+    @classmethod
+    def of(cls, sha: str, parents: tuple[str, ...], author: str, author_email: str, authored_at: dt.datetime, committed_at: dt.datetime,
+           subject: str, body: str) -> Commit:
+        """The same as `Commit(...)`, at half the cost (for a walk over millions of commits): a frozen
+        dataclass's `__init__` sets each field through `object.__setattr__`; this sets the fields at once."""
+        commit = _new(cls)
+        _set(commit, "__dict__", {"sha": sha, "parents": parents, "author": author, "author_email": author_email, "authored_at": authored_at,
+                                  "committed_at": committed_at, "subject": subject, "body": body})
+        return commit
+
+
+_new, _set = object.__new__, object.__setattr__
+
 
 @dataclass
 class Change:
