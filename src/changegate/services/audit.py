@@ -161,12 +161,13 @@ class Auditor:
                     change.add(item.code, f"{record.id}: {item.title}, due {item.due.isoformat() if item.due else '-'} ({item.state})")
 
     def _deployed(self, change: Change) -> None:
-        own = [d for d in self._by_sha.get(change.sha, []) if d.environment == "production" and d.deployed_at is not None]
+        records = self._by_sha.get(change.sha)
+        own = [d for d in records if d.environment == "production" and d.deployed_at is not None] if records else []
         for record in own:
             self._check_deploy(change, record)
             change.deployments.append({"id": record.id, "state": record.state, "deployed_at": record.deployed_at.isoformat() if record.deployed_at else None})
         times = [d.deployed_at for d in own if d.deployed_at is not None]
-        if times:
+        if times:  # most commits have none
             earliest = min(times)
             self._earliest_deploy = earliest if self._earliest_deploy is None else min(self._earliest_deploy, earliest)
         change.deployed_at = self._earliest_deploy

@@ -41,16 +41,19 @@ class Tally:
     sample: list[tuple[int, str]] = field(default_factory=list)  # max-heap of (-digest, sha)
 
     def add(self, change: Change, *, week: str, digest: int, deployed: bool) -> None:
-        self.population += 1
-        self.kinds[change.kind] += 1
+        self.population += 1  # once per change of the whole history: plain dict operations, no Counter.update
+        kinds, counts, findings = self.kinds, self.findings, change.findings
+        kinds[change.kind] = kinds.get(change.kind, 0) + 1
         bucket = self.weekly.get(week)
         if bucket is None:
             bucket = self.weekly[week] = Counter()
-        bucket[change.change_type or "unknown"] += 1
-        if change.findings:
-            self.findings.update(change.findings)
-            if any(code != "UNDEPLOYED_CHANGE" for code in change.findings):
-                bucket["exceptions"] += 1
+        kind = change.change_type or "unknown"
+        bucket[kind] = bucket.get(kind, 0) + 1
+        if findings:
+            for code in findings:
+                counts[code] = counts.get(code, 0) + 1
+            if len(findings) > 1 or findings[0] != "UNDEPLOYED_CHANGE":
+                bucket["exceptions"] = bucket.get("exceptions", 0) + 1
         if change.deployments:
             bucket["deploys"] += len(change.deployments)
         if change.kind == "direct_push":
