@@ -42,7 +42,7 @@ def test_chunks_are_read_newest_first_only_once_published(store: SqlStore) -> No
     cache.publish(second, head_sha="e" * 40, commits=5, now=NOW)
     scope, order = _published(cache)
     assert order == [["e", "d"], ["c", "b"], ["a"]] and scope.commits == 5
-    assert [c.lines for c in cache.chunks(scope)][0] == ['{"sha": "' + "e" * 40 + '"}', '{"sha": "' + "d" * 40 + '"}']
+    assert [list(c.lines) for c in cache.chunks(scope)][0] == ['{"sha": "' + "e" * 40 + '"}', '{"sha": "' + "d" * 40 + '"}']
 
 
 def test_an_interrupted_audit_leaves_nothing_and_a_rewrite_replaces_in_place(store: SqlStore) -> None:
@@ -61,7 +61,7 @@ def test_an_interrupted_audit_leaves_nothing_and_a_rewrite_replaces_in_place(sto
     cache.publish(third, head_sha="c" * 40, commits=3, now=NOW)
     scope, order = _published(cache)
     assert order == [["c"], ["b", "a"]]  # the crashed run's chunk is gone
-    assert list(cache.chunks(scope))[1].lines == ['{"changed": true}', '{"changed": true}']
+    assert list(list(cache.chunks(scope))[1].lines) == ['{"changed": true}', '{"changed": true}']
 
 
 def test_of_two_concurrent_audits_the_second_to_publish_loses_cleanly(store: SqlStore) -> None:
@@ -80,7 +80,7 @@ def test_of_two_concurrent_audits_the_second_to_publish_loses_cleanly(store: Sql
         other.publish(two, head_sha="b" * 40, commits=2, now=NOW)
     scope, order = _published(cache)
     assert order == [["b"], ["a"]] and scope.run == one.mine
-    assert [c.lines for c in cache.chunks(scope)][1] == [_chunk(0, 0, "a").lines[0]]  # the loser's rewrite was not applied
+    assert [list(c.lines) for c in cache.chunks(scope)][1] == [_chunk(0, 0, "a").lines[0]]  # the loser's rewrite was not applied
 
 
 def test_full_and_another_version_start_over(store: SqlStore) -> None:
@@ -96,3 +96,15 @@ def test_full_and_another_version_start_over(store: SqlStore) -> None:
     cache.append(again, _chunk(again.mine, 0, "b", "a"))
     cache.publish(again, head_sha="b" * 40, commits=2, now=NOW)
     assert _published(cache)[1] == [["b", "a"]]  # the old chunks are replaced, not added to
+
+
+def test_stored_lines_come_back_exactly_in_small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zlib
+
+    from changegate.adapters.store.audit_cache import StoredLines
+
+    lines = [f'{{"subject": "Fix ünïcode ✓ {n}", "n": {n}}}' for n in range(500)] + ["", "last"]
+    monkeypatch.setattr(StoredLines, "PIECE", 7)  # pieces end inside lines and inside multi-byte characters
+    stored = StoredLines(zlib.compress("\n".join(lines).encode(), 1))
+    assert list(stored) == lines and list(stored) == lines  # and again: each iteration decompresses afresh
+    assert list(StoredLines(zlib.compress(b""))) == []
