@@ -11,7 +11,6 @@ commits and the chunks whose evidence changed, not to the length of the history.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import queue
 import subprocess
 import threading
@@ -137,7 +136,7 @@ def run_audit(repo: Path, *, branch: str, auditor: Auditor, emit: Emit, cache: A
                 newest = commit.sha
             timeline.observe(commit, touched)
             change = auditor.feed(commit, committer)
-            line = json.dumps(change.as_dict())
+            line = change.to_json()
             emit(line, change)
             writer.put(chunker.add(change, line))
             stats.new_commits += 1
@@ -174,7 +173,7 @@ def _reaudit(repo: Path, stored: Chunk, auditor: Auditor, emit: Emit, stats: Sta
             raise ChangegateError(f"the stored audit expected {expected[:12]} where git has {commit.sha[:12]}: run `changegate audit --full`")
         timeline.observe(commit, touched)
         change = auditor.feed(commit, committer)
-        line = json.dumps(change.as_dict())
+        line = change.to_json()
         emit(line, change)
         chunker.add(change, line)
     del walk  # closes the generator: git is stopped

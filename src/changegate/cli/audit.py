@@ -66,12 +66,19 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
                 scope = AuditCache.restart(scope)
         sink: IO[str] = open(path, "w", encoding="utf-8") if path else sys.stdout  # noqa: SIM115 - closed below
         changes: list[Change] = []
-        streaming, written = output == "json", [0]
+        streaming, written, pending = output == "json", [0], list[str]()
+
+        def flush() -> None:
+            if pending:
+                sink.write(("," if written[0] else "") + "\n" + ",\n".join(pending))
+                written[0] += len(pending)
+                pending.clear()
 
         def emit(line: str, change: Change | None) -> None:
             if streaming:
-                sink.write(("," if written[0] else "") + "\n" + line)
-                written[0] += 1
+                pending.append(line)  # written a thousand at a time
+                if len(pending) >= 1000:
+                    flush()
             elif output != "text":  # the text summary needs no population in memory
                 changes.append(change or change_from_dict(json.loads(line)))
 
@@ -84,6 +91,7 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
                 sink.write('{"changes": [')
             newest, stats = run_audit(repo, branch=branch, auditor=auditor, emit=emit, cache=cache, scope=scope, since=first, until=last, progress=progress,
                                       read_ahead=joins.commits)
+            flush()
             reconciliation, summary, dora, weekly, sample = auditor.finish()
             summary["policy_warnings"] = warnings + stats.warnings
             summary["evidence_warnings"] = joins.finish(summary)
