@@ -32,3 +32,15 @@ def changes(draw: st.DrawFn) -> Change:
 def test_to_json_is_json_dumps_of_as_dict(change: Change) -> None:
     assert change.to_json() == json.dumps(change.as_dict())
     assert json.loads(change.to_json()) == json.loads(json.dumps(change.as_dict()))
+
+
+@given(MOMENTS, MOMENTS, TEXT, TEXT, st.none() | st.integers(min_value=0))
+def test_change_of_is_the_dataclass_constructor(authored: dt.datetime, committed: dt.datetime, author: str, subject: str, pr: int | None) -> None:
+    from changegate.core.audit_model import Commit
+
+    commit = Commit("a" * 40, ("b" * 40,), author, "a@example.com", authored, committed, subject)
+    fast = Change.of(commit, "squash_pr", pr)
+    assert fast == Change(sha=commit.sha, kind="squash_pr", pr=pr, change_type=None, committed_at=committed, author=author, subject=subject,
+                          first_commit_at=authored)
+    fast.add("NO_APPROVAL", "x")
+    assert Change.of(commit, "squash_pr", pr).findings == []  # nothing shared between changes

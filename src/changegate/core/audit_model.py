@@ -82,6 +82,15 @@ class Change:
     deployed_at: dt.datetime | None = None
     sources: list[str] = field(default_factory=lambda: ["git"])
 
+    @classmethod
+    def of(cls, commit: Commit, kind: Kind, pr: int | None) -> Change:
+        """`Change(...)` for a freshly walked commit, without the dataclass `__init__` and its default factories."""
+        change = _new(cls)
+        change.__dict__ = {"sha": commit.sha, "kind": kind, "pr": pr, "change_type": None, "committed_at": commit.committed_at, "author": commit.author,
+                           "subject": commit.subject, "findings": [], "evidence": {}, "emergency": None, "deployments": [],
+                           "first_commit_at": commit.authored_at, "deployed_at": None, "sources": ["git"]}
+        return change
+
     def add(self, code: str, evidence: str) -> None:
         assert code in FINDINGS, code
         if code not in self.findings:
@@ -105,10 +114,17 @@ class Change:
         lead = "null" if deployed is None else float.__repr__((deployed - (self.first_commit_at or self.committed_at)).total_seconds())
         return (f'{{"sha": {_q(self.sha)}, "kind": {_q(self.kind)}, "pr": {"null" if self.pr is None else int.__repr__(self.pr)}, '
                 f'"change_type": {_opt(self.change_type)}, "findings": [{", ".join(map(_q, self.findings))}], '
-                f'"evidence": {{{", ".join(f"{_q(k)}: {_q(v)}" for k, v in self.evidence.items())}}}, "committed_at": {_q(self.committed_at.isoformat())}, '
+                f'"evidence": {_evidence(self.evidence)}, "committed_at": {_q(self.committed_at.isoformat())}, '
                 f'"author": {_q(self.author)}, "subject": {_q(self.subject)}, "emergency": {_opt(self.emergency)}, '
                 f'"deployments": {json.dumps(self.deployments) if self.deployments else "[]"}, "deployed_at": {"null" if deployed is None else _q(deployed.isoformat())}, '
                 f'"lead_time_seconds": {lead}, "sources": [{", ".join(map(_q, self.sources))}]}}')
+
+
+def _evidence(evidence: dict[str, str]) -> str:
+    if len(evidence) == 1:  # the common case, without a generator
+        [(code, text)] = evidence.items()
+        return f"{{{_q(code)}: {_q(text)}}}"
+    return "{" + ", ".join(f"{_q(k)}: {_q(v)}" for k, v in evidence.items()) + "}"
 
 
 def _opt(value: str | None) -> str:

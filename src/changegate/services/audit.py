@@ -103,8 +103,7 @@ class Auditor:
 
     def feed(self, commit: Commit, committer: str) -> Change:
         kind, pr = kind_of(commit, committer_email=committer, emergency_shas=self._emergency_shas)
-        change = Change(sha=commit.sha, kind=kind, pr=pr, change_type=None, committed_at=commit.committed_at, author=commit.author, subject=commit.subject,
-                        first_commit_at=commit.authored_at)
+        change = Change.of(commit, kind, pr)
         if self._evidence.snapshot_for is not None and pr is not None:
             self._with_pr(change, pr)
         if kind == "emergency":
@@ -195,7 +194,8 @@ class Auditor:
         day = change.committed_at.date()
         if day != self._day:  # commits come in date order: the ISO week once a day, not once a commit
             self._day, self._week = day, change.committed_at.strftime("%G-W%V")
-        self.chunk.add(change, week=self._week, digest=int(change.sha[:16], 16) ^ self._mask, deployed=change.sha in self._by_sha)
+        sha = change.sha
+        self.chunk.add(change, self._week, int(sha[:16], 16) ^ self._mask, sha in self._by_sha)
 
     def finish(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
         self.cut()

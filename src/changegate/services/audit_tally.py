@@ -40,7 +40,7 @@ class Tally:
     lead_times: list[float] = field(default_factory=list)
     sample: list[tuple[int, str]] = field(default_factory=list)  # max-heap of (-digest, sha)
 
-    def add(self, change: Change, *, week: str, digest: int, deployed: bool) -> None:
+    def add(self, change: Change, week: str, digest: int, deployed: bool) -> None:
         self.population += 1  # once per change of the whole history: plain dict operations, no Counter.update
         kinds, counts, findings = self.kinds, self.findings, change.findings
         kinds[change.kind] = kinds.get(change.kind, 0) + 1
