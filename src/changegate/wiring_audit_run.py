@@ -76,8 +76,12 @@ class _Chunker:
         if not self._shas:
             return None
         tally, version = self._auditor.cut(), self._auditor.evidence_version
+        prs: dict[str, list[int]] = {}  # evidence version -> the PRs that had it (most share "none" or "unfetched")
+        for pr in set(self._prs):
+            if pr is not None:
+                prs.setdefault(version(pr), []).append(pr)
         meta = {"tally": tally.as_dict(), "context": self._context, "carried": self._auditor.carried, "seed": self._auditor.seed,
-                "prs": {str(pr): version(pr) for pr in set(self._prs) if pr is not None}, "emergency": bool(tally.kinds.get("emergency")),
+                "prs": prs, "emergency": bool(tally.kinds.get("emergency")),
                 "deploys": self._auditor.deploy_signature(self._shas),
                 "warnings": {blob: text for blob, text in self._timeline.invalid.items() if blob not in self._known}}  # invalid policies first met here
         chunk = Chunk(self._run, self._seq, self._shas, self._lines, meta)

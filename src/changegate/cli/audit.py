@@ -12,7 +12,7 @@ import click
 
 from changegate.errors import ChangegateError
 
-AUDIT_FORMAT = 1  # bump when what the audit derives from the same inputs changes: stored results are then recomputed
+AUDIT_FORMAT = 2  # bump when what the audit derives from the same inputs changes: stored results are then recomputed
 FORMATS = click.Choice(["text", "json", "markdown", "html", "csv", "oscal"])
 
 

@@ -86,11 +86,13 @@ class Auditor:
         self.total.merge(tally)
         self._earliest_deploy = dt.datetime.fromisoformat(carried) if carried else None
 
-    def stale(self, shas: list[str], prs: Mapping[str, str], *, emergency: bool, deploys: str) -> bool:
-        """Whether a stored chunk's results may differ now: its PRs' evidence, its deployments or emergencies changed."""
+    def stale(self, shas: list[str], prs: Mapping[str, list[int]], *, emergency: bool, deploys: str) -> bool:
+        """Whether a stored chunk's results may differ now: its PRs' evidence (`prs`: version -> PR numbers),
+        its deployments or emergencies changed."""
         version = self._evidence.snapshot_version
-        # "unfetched": no evidence yet although it could be fetched now (an earlier fetch failed): try again
-        if emergency or any(known == "unfetched" or version(int(pr)) != known for pr, known in prs.items()):
+        if emergency or "unfetched" in prs:  # "unfetched": no evidence although it could be fetched (an earlier fetch failed): try again
+            return True
+        if any(version(pr) != known for known, numbers in prs.items() for pr in numbers):
             return True
         return any(sha in self._emergency_shas for sha in shas) or self.deploy_signature(shas) != deploys
 
