@@ -92,7 +92,7 @@ def parse_records(chunks: Iterable[bytes]) -> Iterator[tuple[Commit, str, bool]]
                 sha, parents, name, email, authored, committed, committer, subject, *rest, paths = parts
                 body = "\x00".join(rest)
             yield (Commit.of(sha, (parents,) if len(parents) == 40 else tuple(parents.split()), name, email, fromisoformat(authored),
-                             fromisoformat(committed), subject, body), committer, paths != "\n" and bool(paths.strip()))
+                             fromisoformat(committed), subject, body, committed), committer, paths != "\n" and bool(paths.strip()))
     if carry:
         raise ChangegateError("git log's output ended inside a commit record")
 

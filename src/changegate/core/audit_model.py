@@ -50,15 +50,16 @@ class Commit:
     committed_at: dt.datetime
     subject: str
     body: str = ""
+    committed_iso: str = field(default="", compare=False, repr=False)  # git's own `%cI` text of committed_at, when walked
 
     @classmethod
     def of(cls, sha: str, parents: tuple[str, ...], author: str, author_email: str, authored_at: dt.datetime, committed_at: dt.datetime,
-           subject: str, body: str) -> Commit:
+           subject: str, body: str, committed_iso: str = "") -> Commit:
         """The same as `Commit(...)`, at half the cost (for a walk over millions of commits): a frozen
         dataclass's `__init__` sets each field through `object.__setattr__`; this sets the fields at once."""
         commit = _new(cls)
         _set(commit, "__dict__", {"sha": sha, "parents": parents, "author": author, "author_email": author_email, "authored_at": authored_at,
-                                  "committed_at": committed_at, "subject": subject, "body": body})
+                                  "committed_at": committed_at, "subject": subject, "body": body, "committed_iso": committed_iso})
         return commit
 
 
@@ -81,6 +82,7 @@ class Change:
     first_commit_at: dt.datetime | None = None
     deployed_at: dt.datetime | None = None
     sources: list[str] = field(default_factory=lambda: ["git"])
+    committed_iso: str = field(default="", compare=False, repr=False)  # committed_at.isoformat(), when git already wrote it (strict ISO 8601, %cI)
 
     @classmethod
     def of(cls, commit: Commit, kind: Kind, pr: int | None) -> Change:
@@ -88,7 +90,7 @@ class Change:
         change = _new(cls)
         change.__dict__ = {"sha": commit.sha, "kind": kind, "pr": pr, "change_type": None, "committed_at": commit.committed_at, "author": commit.author,
                            "subject": commit.subject, "findings": [], "evidence": {}, "emergency": None, "deployments": [],
-                           "first_commit_at": commit.authored_at, "deployed_at": None, "sources": ["git"]}
+                           "first_commit_at": commit.authored_at, "deployed_at": None, "sources": ["git"], "committed_iso": commit.committed_iso}
         return change
 
     def add(self, code: str, evidence: str) -> None:
@@ -114,7 +116,7 @@ class Change:
         lead = "null" if deployed is None else float.__repr__((deployed - (self.first_commit_at or self.committed_at)).total_seconds())
         return (f'{{"sha": {_q(self.sha)}, "kind": {_q(self.kind)}, "pr": {"null" if self.pr is None else int.__repr__(self.pr)}, '
                 f'"change_type": {_opt(self.change_type)}, "findings": [{", ".join(map(_q, self.findings))}], '
-                f'"evidence": {_evidence(self.evidence)}, "committed_at": {_q(self.committed_at.isoformat())}, '
+                f'"evidence": {_evidence(self.evidence)}, "committed_at": "{self.committed_iso or self.committed_at.isoformat()}", '
                 f'"author": {_q(self.author)}, "subject": {_q(self.subject)}, "emergency": {_opt(self.emergency)}, '
                 f'"deployments": {json.dumps(self.deployments) if self.deployments else "[]"}, "deployed_at": {"null" if deployed is None else _q(deployed.isoformat())}, '
                 f'"lead_time_seconds": {lead}, "sources": [{", ".join(map(_q, self.sources))}]}}')
