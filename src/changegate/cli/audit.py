@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -12,7 +13,7 @@ import click
 
 from changegate.errors import ChangegateError
 
-AUDIT_FORMAT = 2  # bump when what the audit derives from the same inputs changes: stored results are then recomputed
+AUDIT_FORMAT = 3  # bump when what the audit derives from the same inputs changes: stored results are then recomputed
 FORMATS = click.Choice(["text", "json", "markdown", "html", "csv", "oscal"])
 
 
@@ -24,10 +25,12 @@ FORMATS = click.Choice(["text", "json", "markdown", "html", "csv", "oscal"])
 @click.option("--github", "repository", metavar="OWNER/REPO", help="Join recorded PR evidence and emergency records of this repository (default: $GITHUB_REPOSITORY); with GitHub credentials, PRs without a recorded snapshot are fetched from the API.")
 @click.option("--service", "services", multiple=True, help="Join changegate's deployments of these services (default: all recorded) and, with Cloudflare credentials, Cloudflare's deployment log of their production Workers.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the auditor's sample.")
+@click.option("--failure-window", "failure_window", type=click.FloatRange(min=0), default=24.0, show_default=True, metavar="HOURS",
+              help="DORA: a production deployment followed within HOURS by a revert or an emergency change counts as a failed change.")
 @click.option("--full", is_flag=True, help="Audit the whole history again instead of reusing the results stored by earlier audits.")
 @click.option("--format", "output", type=FORMATS, default="text", show_default=True)
 @click.option("-o", "--output-file", "path", metavar="FILE", help="Write here (default: standard output).")
-def command(repo_path: str, branch: str, since: str | None, until: str | None, repository: str | None, services: tuple[str, ...], seed: int, full: bool,
+def command(repo_path: str, branch: str, since: str | None, until: str | None, repository: str | None, services: tuple[str, ...], seed: int, failure_window: float, full: bool,
             output: str, path: str | None) -> int:
     """Walk the first-parent history of BRANCH and derive one change per commit (squash, merge or
     rebase PR, direct push, revert, emergency), evaluated against the policy in force at that
@@ -55,7 +58,7 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
         default = parse_policy_text(default_policy_text(), source="<default policy>").policy  # until the walk's policy timeline takes over
         evidence = evidence_from(store, repository=github, services=services)
         joins = open_joins(evidence, repo=repo, branch=branch, repository=github, services=services, since=first, until=last)
-        auditor = Auditor(lambda _sha: default, evidence, now=utc_now(), seed=seed)
+        auditor = Auditor(lambda _sha: default, evidence, now=utc_now(), seed=seed, failure_window=dt.timedelta(hours=failure_window))
         cache, scope, warnings = None, None, []
         if first is None and last is None:
             described = json.dumps({"repo": str(repo.resolve()), "branch": branch, "repository": github, "services": sorted(services)})

@@ -7,6 +7,7 @@ write it out); only aggregates are kept, so memory stays bounded on long histori
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import statistics
@@ -49,7 +50,9 @@ class Evidence:
 
 
 class Auditor:
-    def __init__(self, policy_at: Callable[[str], Policy], evidence: Evidence, *, now: dt.datetime, seed: int = 0) -> None:
+    def __init__(self, policy_at: Callable[[str], Policy], evidence: Evidence, *, now: dt.datetime, seed: int = 0,
+                 failure_window: dt.timedelta = dt.timedelta(hours=24)) -> None:
+        self.failure_window = failure_window
         self.policy_at = policy_at
         self._evidence = evidence
         self._now = now
@@ -216,11 +219,28 @@ class Auditor:
         return reconciliation, summary, self._dora(), total.weeks(), sample
 
     def _dora(self) -> dict[str, Any]:
-        deploys = [d for d in self._production if d.deployed_at is not None]
-        failed = [d for d in deploys if d.state in FAILED_CHANGE]
-        restore = [(d.updated_at - d.deployed_at).total_seconds() for d in failed if d.deployed_at and d.state == "rolled_back"]
+        """DORA, per production deployment. A deployment failed when it was rolled back or reverted by
+        changegate, or when a revert or an emergency change landed on the branch within `failure_window`
+        after it went live; it was restored by its rollback, else by the first deployment after that fix."""
+        deploys = sorted((d for d in self._production if d.deployed_at is not None), key=lambda d: d.deployed_at or self._now)
+        fixes, window = sorted(self.total.fixes), self.failure_window.total_seconds()
+        live = [d.deployed_at.timestamp() for d in deploys if d.deployed_at is not None]
+        failed, restore = 0, []
+        for d, start in zip(deploys, live, strict=True):
+            after = bisect.bisect_right(fixes, start)
+            fixed_at = fixes[after] if after < len(fixes) and fixes[after] <= start + window else None
+            if d.state in FAILED_CHANGE:
+                failed += 1
+                if d.state == "rolled_back":
+                    restore.append(d.updated_at.timestamp() - start)
+            elif fixed_at is not None:
+                failed += 1
+                following = bisect.bisect_left(live, fixed_at)
+                if following < len(live):
+                    restore.append(live[following] - start)
         weeks = max(len({d.deployed_at.strftime("%G-W%V") for d in deploys if d.deployed_at}), 1)
         return {"deployments": len(deploys), "deployment_frequency_per_week": round(len(deploys) / weeks, 2) if deploys else 0.0,
                 "lead_time_median_hours": round(statistics.median(self.total.lead_times) / 3600, 2) if self.total.lead_times else None,
-                "change_failure_rate": round(len(failed) / len(deploys), 3) if deploys else None,
+                "failed_deployments": failed, "change_failure_rate": round(failed / len(deploys), 3) if deploys else None,
+                "change_failure_window_hours": round(window / 3600, 2),
                 "time_to_restore_median_minutes": round(statistics.median(restore) / 60, 1) if restore else None}

@@ -38,6 +38,7 @@ class Tally:
     direct_pushes: list[str] = field(default_factory=list)  # commits without a PR or an emergency record
     deployed: list[str] = field(default_factory=list)  # shas with a deployment record (for reconciliation)
     lead_times: list[float] = field(default_factory=list)
+    fixes: list[float] = field(default_factory=list)  # when reverts and emergency changes landed (POSIX seconds): DORA's failures
     sample: list[tuple[int, str]] = field(default_factory=list)  # max-heap of (-digest, sha)
 
     def add(self, change: Change, week: str, digest: int, deployed: bool) -> None:
@@ -58,6 +59,8 @@ class Tally:
             bucket["deploys"] += len(change.deployments)
         if change.kind == "direct_push":
             self.direct_pushes.append(change.sha)
+        elif change.kind == "revert" or change.kind == "emergency":
+            self.fixes.append(change.committed_at.timestamp())
         if deployed:
             self.deployed.append(change.sha)
         if change.deployed_at is not None:
@@ -76,6 +79,7 @@ class Tally:
         self.direct_pushes.extend(other.direct_pushes)
         self.deployed.extend(other.deployed)
         self.lead_times.extend(other.lead_times)
+        self.fixes.extend(other.fixes)
         for item in other.sample:
             if len(self.sample) < SAMPLE_SIZE:
                 heapq.heappush(self.sample, item)
@@ -85,13 +89,13 @@ class Tally:
     def as_dict(self) -> dict[str, Any]:
         return {"population": self.population, "kinds": dict(self.kinds), "findings": dict(self.findings),
                 "weekly": {week: dict(bucket) for week, bucket in self.weekly.items()}, "direct_pushes": self.direct_pushes,
-                "deployed": self.deployed, "lead_times": self.lead_times, "sample": [[-key, sha] for key, sha in self.sample]}
+                "deployed": self.deployed, "lead_times": self.lead_times, "fixes": self.fixes, "sample": [[-key, sha] for key, sha in self.sample]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Tally:
         tally = cls(population=int(data["population"]), kinds=Counter(data["kinds"]), findings=Counter(data["findings"]),
                     weekly={week: Counter(bucket) for week, bucket in data["weekly"].items()}, direct_pushes=list(data["direct_pushes"]),
-                    deployed=list(data["deployed"]), lead_times=[float(v) for v in data["lead_times"]], sample=[(-int(key), str(sha)) for key, sha in data["sample"]])
+                    deployed=list(data["deployed"]), lead_times=[float(v) for v in data["lead_times"]], fixes=[float(v) for v in data["fixes"]], sample=[(-int(key), str(sha)) for key, sha in data["sample"]])
         heapq.heapify(tally.sample)
         return tally
 
