@@ -22,6 +22,7 @@ from changegate.wiring_audit_sources import CONCURRENCY, Progress
 from tests import builders as b
 from tests.audit.world import TUESDAY, World, make_world
 from tests.cloudflare_emulator import CloudflareEmulator
+from tests.deploy.harness import git
 from tests.github_emulator import Emulator
 
 BODY = b.GOOD_BODY
@@ -41,15 +42,20 @@ def github(github_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulat
     return github_emulator
 
 
-def merged_pr(github: Emulator, number: int, *, approved: bool = True) -> None:
-    """A PR merged on GitHub: green checks, a what/why description, approved by hubot (or not)."""
+def merged_pr(github: Emulator, number: int, merged_as: str, *, approved: bool = True) -> None:
+    """A PR squash-merged on GitHub as the commit `merged_as`: green checks, a what/why description, approved by hubot (or not)."""
     state = github.state
     pull = state.open_pull(b.REPO, number=number, title="Retry payment webhooks", body=BODY, author="octocat", files=("src/webhooks/payment.ts",))
     for name in ("lint", "test", "build"):
         state.add_check_run(b.REPO, pull.head_sha, name=name)
     if approved:
         state.submit_review(b.REPO, number, user="hubot")
-    state.merge_pull(b.REPO, number)
+    state.merge_pull(b.REPO, number, merge_commit_sha=merged_as)
+
+
+def root(world: World) -> str:
+    """The world's first commit, "Adopt changegate (#1)"."""
+    return git(world.root, "rev-list", "--max-parents=0", "HEAD")
 
 
 def audit(world: World, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[dict[str, Any], str]:
@@ -65,11 +71,11 @@ def row(result: dict[str, Any], sha: str) -> dict[str, Any]:
 
 
 def test_prs_without_a_recorded_snapshot_are_judged_from_the_api_and_kept(world: World, github: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
-    merged_pr(github, 1)
-    merged_pr(github, 7, approved=False)
-    merged_pr(github, 8)
     world.snapshot(9, b.standard_pass())  # recorded by the gate: never fetched
     unapproved, twin, recorded = (world.commit(f"Retry payment webhooks (#{n})") for n in (7, 8, 9))
+    merged_pr(github, 1, root(world))
+    merged_pr(github, 7, unapproved, approved=False)
+    merged_pr(github, 8, twin)
 
     result, err = audit(world, capsys)
     assert "NO_APPROVAL" in row(result, unapproved)["findings"] and "GitHub API" in row(result, unapproved)["sources"]
@@ -88,6 +94,18 @@ def test_prs_without_a_recorded_snapshot_are_judged_from_the_api_and_kept(world:
     assert row(again, unapproved)["sources"] == ["git", "GitHub API"]
 
 
+def test_evidence_of_a_pr_merged_as_another_commit_is_not_used(world: World, github: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    genuine = world.commit("Retry payment webhooks (#7)")
+    borrowed = world.commit("Sneak in a change (#7)")  # claims the approved PR #7 in its subject
+    merged_pr(github, 1, root(world))
+    merged_pr(github, 7, genuine)
+    result, _ = audit(world, capsys)
+    assert row(result, genuine)["findings"] == [] and row(result, genuine)["sources"] == ["git", "GitHub API"]
+    found = row(result, borrowed)
+    assert found["findings"] == ["NO_PR_EVIDENCE"] and f"merged as {genuine[:12]}" in found["evidence"]["NO_PR_EVIDENCE"]
+    assert found["change_type"] is None and found["sources"] == ["git"]
+
+
 def test_without_credentials_the_audit_warns_once_and_fails_closed(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     world.commit("Retry payment webhooks (#7)")
     world.snapshot(8, b.standard_pass())
@@ -102,10 +120,10 @@ def test_without_credentials_the_audit_warns_once_and_fails_closed(world: World,
 
 
 def test_one_failing_fetch_is_that_changes_missing_evidence(world: World, github: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
-    merged_pr(github, 7, approved=False)
-    merged_pr(github, 8)
-    merged_pr(github, 9)
     shas = [world.commit(f"Retry payment webhooks (#{n})") for n in (7, 8, 9)]
+    merged_pr(github, 7, shas[0], approved=False)
+    merged_pr(github, 8, shas[1])
+    merged_pr(github, 9, shas[2])
     github.knobs.fail_next(4, path=f"/repos/{b.REPO}/pulls/8", status=502)  # every retry fails too
 
     result, err = audit(world, capsys)
@@ -220,8 +238,7 @@ def test_fetch_progress_is_shown_only_on_a_terminal() -> None:
 
 def test_an_exhausted_rate_limit_stops_the_fetches_and_the_audit_finishes(world: World, github: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
     for number in (7, 8, 9, 10, 11, 12):
-        merged_pr(github, number)
-        world.commit(f"Retry payment webhooks (#{number})")
+        merged_pr(github, number, world.commit(f"Retry payment webhooks (#{number})"))
     github.knobs.set_rate_limit(remaining=0, reset_in=3600)  # longer than changegate may wait
     before = github.calls
 

@@ -129,6 +129,13 @@ class Auditor:
         if data is None:  # fail closed: a PR without evidence must not look compliant
             change.add("NO_PR_EVIDENCE", f"#{pr}: {self._evidence.missing_why(pr)}")
             return
+        # A snapshot fetched after the merge says which commit the PR became (the gate's recorded ones are
+        # taken before it: their merge_commit_sha is GitHub's test merge): a subject naming it elsewhere is not its evidence.
+        pull = data.get("pull_request") or {}
+        merged_as = pull.get("merge_commit_sha") if pull.get("merged") and self._evidence.source_of(pr) == "GitHub API" else None
+        if merged_as and merged_as != change.sha and change.kind in ("squash_pr", "merge_pr"):
+            change.add("NO_PR_EVIDENCE", f"#{pr}: GitHub says it was merged as {merged_as[:12]}, not as this commit: its evidence does not belong here")
+            return
         try:
             snapshot = parse_snapshot(data)
         except SnapshotInvalid as error:
