@@ -200,4 +200,4 @@ def change_from_dict(data: dict[str, Any]) -> Change:
     return Change(sha=data["sha"], kind=data["kind"], pr=data["pr"], change_type=data["change_type"], committed_at=dt.datetime.fromisoformat(data["committed_at"]),
                   author=data["author"], subject=data["subject"], findings=list(data["findings"]), evidence=dict(data["evidence"]), emergency=data.get("emergency"),
                   deployments=list(data["deployments"]), first_commit_at=deployed - dt.timedelta(seconds=lead) if deployed is not None and lead is not None else None,
-                  deployed_at=deployed, sources=list(data["sources"]))
+                  deployed_at=deployed, sources=list(data["sources"]), review=data.get("review"))

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from changegate.cli import main
 from tests import builders as b
 from tests.audit.world import SATURDAY, World, make_world
 
@@ -202,3 +203,26 @@ def test_real_audit_output_as_oscal_html_and_csv(world: World, tmp_path: Path, c
     assert text.count("<svg") >= 4 and "DIRECT_PUSH" in text and "http" not in text.split("<body", 1)[0].replace("http-equiv", "")
     assert main(["audit", "--repo", str(world.root), "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines()[0].startswith("change_id,")
+
+
+def test_a_change_through_a_pr_carries_its_review_record(world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = b.standard_pass()
+    b.review(data, "octocat-friend", state="CHANGES_REQUESTED")
+    sha = pr(data, 7)(world)
+    direct_sha = direct(world)
+    result = world.audit(capsys)
+    rows = {c["sha"]: c for c in result["changes"]}
+    review = rows[sha]["review"]
+    head = data["pull_request"]["head"]["sha"]
+    approvers = sorted({r["user"]["login"] for r in data["reviews"] if r["state"] == "APPROVED"})
+    assert [a["by"] for a in review["approvals"]] == approvers and all(a["on_head"] == (a["commit"] == head) for a in review["approvals"])
+    assert review["changes_requested"] == ["octocat-friend"] and review["head_sha"] == head and review["author"] == data["pull_request"]["user"]["login"]
+    assert {c["name"] for c in review["checks"]} == {c["name"] for c in data["check_runs"] if c["head_sha"] == head}
+    assert rows[direct_sha]["review"] is None
+    assert main(["audit", "--repo", str(world.root), "--github", b.REPO, "--format", "csv", "-o", str(tmp_path / "log.csv")]) == 0
+    import csv
+
+    with (tmp_path / "log.csv").open(encoding="utf-8", newline="") as handle:
+        table = {row["sha"]: row for row in csv.DictReader(handle)}
+    assert table[sha]["approved_by"].split(";")[0].startswith(approvers[0] + "@") and "=success" in table[sha]["checks"]
+    assert table[direct_sha]["approved_by"] == "" and table[direct_sha]["checks"] == ""

@@ -25,7 +25,9 @@ def changes(draw: st.DrawFn) -> Change:
                   pr=draw(st.none() | st.integers(min_value=0, max_value=10**9)), change_type=draw(st.none() | TEXT), committed_at=committed,
                   author=draw(TEXT), subject=draw(TEXT), findings=codes, evidence={code: draw(TEXT) for code in codes}, emergency=draw(st.none() | TEXT),
                   deployments=draw(st.lists(st.fixed_dictionaries({"id": TEXT, "state": TEXT, "deployed_at": st.none() | TEXT}), max_size=2)),
-                  first_commit_at=draw(st.none() | MOMENTS), deployed_at=deployed, sources=draw(st.lists(TEXT, min_size=1, max_size=3)))
+                  first_commit_at=draw(st.none() | MOMENTS), deployed_at=deployed, sources=draw(st.lists(TEXT, min_size=1, max_size=3)),
+                  review=draw(st.none() | st.fixed_dictionaries({"url": st.none() | TEXT, "approvals": st.lists(st.fixed_dictionaries({"by": TEXT, "on_head": st.booleans()})),
+                                                                 "approved_before_merge": st.none() | st.booleans()})))
 
 
 @given(changes())

@@ -13,7 +13,7 @@ import click
 
 from changegate.errors import ChangegateError
 
-AUDIT_FORMAT = 3  # bump when what the audit derives from the same inputs changes: stored results are then recomputed
+AUDIT_FORMAT = 4  # bump when what the audit derives from the same inputs changes: stored results are then recomputed
 FORMATS = click.Choice(["text", "json", "markdown", "html", "csv", "oscal"])
 
 

@@ -82,6 +82,7 @@ class Change:
     first_commit_at: dt.datetime | None = None
     deployed_at: dt.datetime | None = None
     sources: list[str] = field(default_factory=lambda: ["git"])
+    review: dict[str, Any] | None = None  # the PR's approvals, merge and checks (core.audit_review), when its evidence was joined
     committed_iso: str = field(default="", compare=False, repr=False)  # committed_at.isoformat(), when git already wrote it (strict ISO 8601, %cI)
 
     @classmethod
@@ -90,7 +91,8 @@ class Change:
         change = _new(cls)
         change.__dict__ = {"sha": commit.sha, "kind": kind, "pr": pr, "change_type": None, "committed_at": commit.committed_at, "author": commit.author,
                            "subject": commit.subject, "findings": [], "evidence": {}, "emergency": None, "deployments": [],
-                           "first_commit_at": commit.authored_at, "deployed_at": None, "sources": ["git"], "committed_iso": commit.committed_iso}
+                           "first_commit_at": commit.authored_at, "deployed_at": None, "sources": ["git"], "review": None,
+                           "committed_iso": commit.committed_iso}
         return change
 
     def add(self, code: str, evidence: str) -> None:
@@ -105,7 +107,7 @@ class Change:
             "evidence": dict(self.evidence), "committed_at": self.committed_at.isoformat(), "author": self.author, "subject": self.subject,
             "emergency": self.emergency, "deployments": self.deployments, "deployed_at": self.deployed_at.isoformat() if self.deployed_at else None,
             "lead_time_seconds": (self.deployed_at - (self.first_commit_at or self.committed_at)).total_seconds() if self.deployed_at else None,
-            "sources": list(self.sources),
+            "sources": list(self.sources), "review": self.review,
         }
 
 
@@ -119,7 +121,8 @@ class Change:
                 f'"evidence": {_evidence(self.evidence)}, "committed_at": "{self.committed_iso or self.committed_at.isoformat()}", '
                 f'"author": {_q(self.author)}, "subject": {_q(self.subject)}, "emergency": {_opt(self.emergency)}, '
                 f'"deployments": {json.dumps(self.deployments) if self.deployments else "[]"}, "deployed_at": {"null" if deployed is None else _q(deployed.isoformat())}, '
-                f'"lead_time_seconds": {lead}, "sources": [{", ".join(map(_q, self.sources))}]}}')
+                f'"lead_time_seconds": {lead}, "sources": [{", ".join(map(_q, self.sources))}], '
+                f'"review": {"null" if self.review is None else json.dumps(self.review)}}}')
 
 
 def _evidence(evidence: dict[str, str]) -> str:

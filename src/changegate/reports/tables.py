@@ -13,7 +13,7 @@ from changegate.reports import common
 
 CSV_FIELDS: tuple[str, ...] = (
     "change_id", "change_type", "kind", "sha", "pr", "author", "committed_at", "subject", "findings", "evidence",
-    "emergency", "deployed_at", "lead_time_seconds", "deployments", "sources",
+    "emergency", "deployed_at", "lead_time_seconds", "deployments", "sources", "approved_by", "approved_before_merge", "merged_by", "checks",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formula injection (OWASP "CSV Injection")
 
@@ -44,7 +44,17 @@ def csv_row(change: Change, repo: str | None) -> dict[str, str]:
         "lead_time_seconds": "" if lead is None else f"{lead:g}",
         "deployments": json.dumps(change.deployments, sort_keys=True, default=str) if change.deployments else "",
         "sources": ";".join(change.sources),
+        **_review(change.review),
     }
+
+
+def _review(review: Mapping[str, Any] | None) -> dict[str, str]:
+    if review is None:
+        return {"approved_by": "", "approved_before_merge": "", "merged_by": "", "checks": ""}
+    before = review.get("approved_before_merge")
+    return {"approved_by": _text(";".join(f"{a['by']}@{a['at'] or '?'}" for a in review.get("approvals", []))),
+            "approved_before_merge": "" if before is None else str(bool(before)).lower(), "merged_by": _text(review.get("merged_by")),
+            "checks": _text(";".join(f"{c['name']}={c['conclusion']}" for c in review.get("checks", [])))}
 
 
 def render_csv(result: AuditResult) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from changegate.core.audit_kinds import kind_of
 from changegate.core.audit_model import Change, Commit
+from changegate.core.audit_review import review_record
 from changegate.core.deploy_record import FAILED_CHANGE, DeploymentRecord, monitoring_minutes
 from changegate.core.emergency_rules import approvers_of, record_problem
 from changegate.core.evaluate import evaluate
@@ -141,6 +142,7 @@ class Auditor:
         except SnapshotInvalid as error:
             change.add("NO_PR_EVIDENCE", f"#{pr}: the snapshot ({self._evidence.source_of(pr)}) is invalid: {error}")
             return
+        change.review = review_record(snapshot, pull)
         merged_at = snapshot.pull_request.merged_at or change.committed_at
         verdict = evaluate(snapshot, self._policy(change), at=merged_at)
         change.change_type = verdict.change_type.value
