@@ -62,6 +62,21 @@ def record_problem(record: Emergency, rules: TypePolicy, *, approvers: Members, 
         return State.FAILED, f"the approval time {record.approved_at.isoformat()} is in the future"
     if record.deployed_at is not None and record.approved_at > record.deployed_at:
         return State.FAILED, f"approved at {record.approved_at.isoformat()}, after the deployment at {record.deployed_at.isoformat()}"
+    return _unconfirmed(record, verbal.confirm_within_hours, at=at)
+
+
+def _unconfirmed(record: Emergency, hours: float | None, *, at: dt.datetime) -> tuple[State, str] | None:
+    """The policy's `confirm_within_hours`: the approver confirms under their own identity by then.
+    Before the deadline an unconfirmed approval stands (nothing is wrong yet); after it, it does not."""
+    if hours is None or record.approved_at is None:
+        return None
+    due = record.approved_at + dt.timedelta(hours=hours)
+    if record.confirmed_at is None and at > due:
+        return State.FAILED, (f"{record.approved_by}'s verbal approval was not confirmed within {hours:g} h (due {due.isoformat()}): "
+                              f"they run `changegate emergency confirm {record.id}`")
+    if record.confirmed_at is not None and record.confirmed_at > due:
+        late = (record.confirmed_at - record.approved_at).total_seconds() / 3600
+        return State.FAILED, f"{record.approved_by} confirmed the verbal approval {late:.1f} h after giving it, later than the policy's {hours:g} h"
     return None
 
 

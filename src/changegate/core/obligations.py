@@ -22,7 +22,7 @@ State = Literal["open", "met", "met_late", "overdue"]
 @dataclass(frozen=True)
 class Obligation:
     id: str  # stable: "<kind>:<subject>"
-    kind: str  # posthoc_pr | posthoc_review | pir | root_cause | procedure_review
+    kind: str  # confirmation | posthoc_pr | posthoc_review | pir | root_cause | procedure_review
     subject: str
     title: str
     due: dt.datetime | None
@@ -47,6 +47,8 @@ class EmergencyFacts:
     posthoc_opened_at: dt.datetime | None = None
     posthoc_approved_at: dt.datetime | None = None
     pir_recorded_at: dt.datetime | None = None
+    approved_at: dt.datetime | None = None  # the verbal approval
+    confirmed_at: dt.datetime | None = None  # its confirmation by the approver
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,11 @@ def emergency_obligations(policy: Policy, facts: EmergencyFacts, *, now: dt.date
     rules = policy.types.of(ChangeType.EMERGENCY)
     start = facts.deployed_at or facts.declared_at
     found = []
+    hours = rules.verbal_approval.confirm_within_hours if rules.verbal_approval else None
+    if hours is not None and facts.approved_at is not None:  # the audit's finding comes from the record (emergency_rules), not from here
+        due = facts.approved_at + dt.timedelta(hours=hours)
+        found.append(Obligation(f"confirmation:{facts.id}", "confirmation", facts.id, f"Verbal approval of {facts.id} confirmed by its approver", due,
+                                _state(due, facts.confirmed_at, now), facts.confirmed_at, f"within {hours:g} h of the approval (`changegate emergency confirm {facts.id}`)"))
     if rules.posthoc_pr is not None:
         due = start + dt.timedelta(hours=rules.posthoc_pr.within_hours)
         state = _state(due, facts.posthoc_opened_at, now)

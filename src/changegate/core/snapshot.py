@@ -110,6 +110,7 @@ class Emergency(BaseModel):
     approved_by: str | None = None
     channel: Channel | None = None
     approved_at: dt.datetime | None = None
+    confirmed_at: dt.datetime | None = None  # the approver's own confirmation (`changegate emergency confirm`)
     deployed_at: dt.datetime | None = None
     pull_request: int | None = None
 

@@ -26,7 +26,8 @@ def gather(records: Iterable[Mapping[str, Any]], entries: Iterable[LedgerEntry])
     facts: dict[str, dict[str, Any]] = {}
     for record in records:
         facts[record["id"]] = {"id": record["id"], "declared_at": _time(record["declared_at"]), "deployed_at": _time(record.get("deployed_at")),
-                               "pull_request": record.get("pull_request")}
+                               "pull_request": record.get("pull_request"), "approved_at": _time(record.get("approved_at")),
+                               "confirmed_at": _time(record.get("confirmed_at"))}
     opened: dict[str, Investigation] = {}
     met: dict[str, dt.datetime] = {}
     for entry in entries:
@@ -36,6 +37,8 @@ def gather(records: Iterable[Mapping[str, Any]], entries: Iterable[LedgerEntry])
             target.update(pull_request=payload["pull_request"], posthoc_opened_at=_time(payload.get("opened_at")), posthoc_approved_at=_time(payload.get("approved_at")))
         elif entry.kind == "emergency.deployed" and target is not None and target.get("deployed_at") is None:
             target["deployed_at"] = _time(payload["deployed_at"])
+        elif entry.kind == "emergency.confirmed" and target is not None and target.get("confirmed_at") is None:
+            target["confirmed_at"] = _time(payload.get("confirmed_at")) or entry.recorded_at
         elif entry.kind == "pir.recorded" and target is not None:
             target["pir_recorded_at"] = _time(payload["recorded_at"])
         elif entry.kind == "obligation.opened" and payload.get("kind") == "root_cause_investigation":

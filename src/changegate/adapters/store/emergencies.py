@@ -10,7 +10,8 @@ from sqlalchemy import Engine, insert, or_, select, update
 from changegate.adapters.store.tables import emergencies
 from changegate.core.snapshot import Emergency
 
-RECORD_FIELDS = ("id", "incident", "severity", "reason", "declared_by", "declared_at", "approved_by", "channel", "approved_at", "deployed_at", "pull_request")
+RECORD_FIELDS = ("id", "incident", "severity", "reason", "declared_by", "declared_at", "approved_by", "channel", "approved_at", "confirmed_at", "deployed_at",
+                 "pull_request")
 
 
 class EmergencyStore:
