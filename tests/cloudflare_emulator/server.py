@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.served import ThreadServer
 
 from . import analytics, routes
 from .records import Call, Deployment, Script, Version
@@ -62,33 +60,16 @@ class CloudflareEmulator:
         self.unknown_routes: list[str] = []
         self.app = Starlette(routes=self._routes())
         self.base_url = ""
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served = ThreadServer(self.app, name="cloudflare-emulator")
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> str:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off", http="h11",
-                                ws="none", server_header=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="cloudflare-emulator")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Cloudflare emulator did not start within 10 s")
-            time.sleep(0.005)
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}{PREFIX}"
+        port = self._served.start()
+        self.base_url = f"http://127.0.0.1:{port}{PREFIX}"
         return self.base_url
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+        self._served.stop(timeout=10)
 
     def __enter__(self) -> CloudflareEmulator:
         self.start()

@@ -7,50 +7,28 @@ tests never see each other's rows and `changegate db upgrade` always starts from
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from changegate.adapters.store import migrations
 from changegate.adapters.store.engine import create_store_engine
 from changegate.adapters.store.sql import SqlStore
 from changegate.cli import main
-from tests.store.helpers import PG_HOST, CliResult, Database, RunCli
-
-PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:5432/postgres"
+from tests.postgres import fresh_database, fresh_schema
+from tests.store.helpers import CliResult, Database, RunCli
 
 
 @pytest.fixture(scope="session")
 def pg_dbname() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"changegate_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - say what to do, then fail
-        admin.dispose()
-        pytest.fail(f"PostgreSQL on {PG_HOST}:5432 is not usable ({error}); run scripts/ensure-postgres")
-    try:
+    with fresh_database("changegate_test") as name:
         yield name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _pg_database(dbname: str) -> Database:
-    schema = f"t_{secrets.token_hex(6)}"
-    engine = create_engine(f"postgresql+psycopg://postgres@{PG_HOST}:5432/{dbname}")
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    options = quote(f"-csearch_path={schema}", safe="")
-    url = f"postgresql+psycopg://postgres@{PG_HOST}:5432/{dbname}?options={options}"
+    url, schema = fresh_schema(dbname)
     return Database("postgresql", url, dbname=dbname, schema=schema)
 
 

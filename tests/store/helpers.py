@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from changegate.adapters.store.sql import SqlStore
+from tests.postgres import PG_HOST
 
-PG_HOST = "127.0.0.1"
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 

@@ -6,13 +6,10 @@ selected with `options=-csearch_path=...` in the URL.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from changegate.adapters.store import migrations
 from changegate.adapters.store.engine import create_store_engine
@@ -20,11 +17,10 @@ from changegate.adapters.store.inbox import SqlInbox
 from changegate.services.inbox import Processor
 from changegate.web.app import WebSettings, create_app
 from changegate.web.ops import Metrics
+from tests.postgres import fresh_database, fresh_schema
 from tests.web.payloads import webhook_files
 from tests.web.server import ThreadServer
 
-PG_HOST = "127.0.0.1"
-PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:5432/postgres"
 SECRET = "It's a Secret to Everybody"  # GitHub's own example secret
 
 MakeServer = Callable[..., ThreadServer]
@@ -38,32 +34,14 @@ def webhook_data() -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def web_pg_dbname() -> Iterator[str]:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"changegate_web_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - say what to do, then fail
-        admin.dispose()
-        pytest.fail(f"PostgreSQL on {PG_HOST}:5432 is not usable ({error}); run scripts/ensure-postgres")
-    try:
+    with fresh_database("changegate_web") as name:
         yield name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
 def pg_url(web_pg_dbname: str) -> str:
     """A fresh, migrated schema in the session's PostgreSQL database."""
-    schema = f"t_{secrets.token_hex(6)}"
-    engine = create_engine(f"postgresql+psycopg://postgres@{PG_HOST}:5432/{web_pg_dbname}")
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    options = quote(f"-csearch_path={schema}", safe="")
-    url = f"postgresql+psycopg://postgres@{PG_HOST}:5432/{web_pg_dbname}?options={options}"
+    url, _schema = fresh_schema(web_pg_dbname)
     store_engine = create_store_engine(url)
     try:
         migrations.upgrade(store_engine)

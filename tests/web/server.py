@@ -8,44 +8,34 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 
+import tests.served
 from tests.web.payloads import ROOT
 
 RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 class ThreadServer:
-    """uvicorn serving `app` on 127.0.0.1 (a free port) in a background thread."""
+    """`app` (with its lifespan) served in this process, as a context manager with its URL."""
 
     def __init__(self, app: Starlette) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, ws="none",
-                                lifespan="on", timeout_graceful_shutdown=5)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self._served = tests.served.ThreadServer(app, name="uvicorn", lifespan="on")
         self.url = ""
 
     def __enter__(self) -> ThreadServer:
-        self.thread.start()
-        wait_for(lambda: self.server.started or not self.thread.is_alive(), what="uvicorn start")
-        assert self.server.started, "uvicorn did not start"
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://127.0.0.1:{self._served.start(timeout=15)}"
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        assert not self.thread.is_alive(), "uvicorn did not stop"
+        self._served.stop(timeout=20)
 
 
 def wait_for(condition: Callable[[], Any], *, what: str, timeout: float = 15.0, interval: float = 0.02) -> Any:
