@@ -34,6 +34,7 @@ from changegate.policy_source import (
 )
 from changegate.services.audit import Evidence
 from changegate.services.audit_sources import (
+    NOT_FOUND,
     Fetched,
     PullEvidence,
     cloudflare_reconciliation,
@@ -82,6 +83,7 @@ class ApiFetcher:
         self._progress = progress
         self._stopped: str | None = None
         self.done = self.failed = 0
+        self._access = bool(snapshots.fetched_index(repository))  # a PR of this repository was fetched before: a 404 means "no such PR"
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="changegate-audit-github", daemon=True)
         self._thread.start()
@@ -113,6 +115,10 @@ class ApiFetcher:
         try:
             document, _base = await self._source.snapshot(self._repository, pr)
         except Exception as error:
+            if isinstance(error, GitHubError) and error.status == 404 and (self._access or self.done):
+                # GitHub has no such PR (access is proven by another fetch): remembered, so later audits do not ask again
+                gone = {NOT_FOUND: {"status": 404, "message": str(error)}}
+                return Fetched(self._snapshots.save(repository=self._repository, pr_number=pr, snapshot=gone, fetched_at=utc_now()), gone)
             self.failed += 1
             if isinstance(error, RateLimitError) or (isinstance(error, GitHubError) and error.status in (401, 403)):
                 self._stopped = f"the GitHub API join stopped after #{pr}: {error}"

@@ -137,6 +137,12 @@ def test_one_failing_fetch_is_that_changes_missing_evidence(world: World, github
 
     again, _ = audit(world, capsys)  # failures are not kept: the next audit asks again
     assert again["summary"]["incremental"]["reaudited_commits"] == again["summary"]["population"]  # its stored chunk is not trusted
+    adopt = again["changes"][-1]  # no such PR on GitHub: with access proven by the other fetches, the 404 is remembered
+    assert "GitHub has no pull request #1" in adopt["evidence"]["NO_PR_EVIDENCE"] and adopt["findings"] == ["NO_PR_EVIDENCE"]
+    asked = github.state.path_counts()[f"/repos/{b.REPO}/pulls/1"]
+    third, _ = audit(world, capsys)
+    assert github.state.path_counts()[f"/repos/{b.REPO}/pulls/1"] == asked  # not asked again
+    assert third["summary"]["incremental"]["reaudited_commits"] == 0 and third["changes"][-1]["evidence"] == adopt["evidence"]
     assert row(again, shas[1])["findings"] == [] and row(again, shas[1])["sources"] == ["git", "GitHub API"]
 
 
@@ -246,3 +252,10 @@ def test_an_exhausted_rate_limit_stops_the_fetches_and_the_audit_finishes(world:
     assert github.calls - before <= CONCURRENCY  # the fetches already under way; the rest are not sent
     assert result["summary"]["findings"]["NO_PR_EVIDENCE"] == 7 and "rate limit" in err
     assert all(c["findings"] == ["NO_PR_EVIDENCE"] for c in result["changes"])
+
+
+def test_a_404_without_proven_access_is_not_remembered(world: World, github: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    result, _ = audit(world, capsys)  # only "Adopt changegate (#1)", which GitHub does not know: maybe no access at all
+    assert result["changes"][-1]["findings"] == ["NO_PR_EVIDENCE"]
+    audit(world, capsys)
+    assert github.state.path_counts()[f"/repos/{b.REPO}/pulls/1"] == 2  # asked again: a 404 can also mean "not allowed to see it"

@@ -27,6 +27,7 @@ RECORDED, FETCHED = "recorded snapshot", "GitHub API"
 WINDOW = 5000  # commits read ahead of the Auditor at most
 AHEAD = 64  # fetches started and not yet consumed at most (each holds one snapshot in memory)
 EXAMPLES = 3
+NOT_FOUND = "not_found"  # a stored answer "GitHub has no such PR" instead of a snapshot
 Load = Callable[[int], Mapping[str, Any] | None]
 
 
@@ -62,7 +63,7 @@ class PullEvidence:
         if pr in self._recorded:
             return self._load_recorded(self._recorded[pr])
         if pr in self._stored:
-            return self._load_stored(self._stored[pr])
+            return self._absent(pr, self._load_stored(self._stored[pr]))
         future = self._inflight.pop(pr, None)
         if future is None:
             if self._fetch is None:
@@ -74,8 +75,15 @@ class PullEvidence:
             self._failed(pr, str(error) or type(error).__name__)
             return None
         self._stored[pr] = fetched.row_id
-        self.fetched += 1
-        return fetched.snapshot
+        self.fetched += NOT_FOUND not in fetched.snapshot
+        return self._absent(pr, fetched.snapshot)
+
+    def _absent(self, pr: int, snapshot: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """None, with the reason, when the stored answer is that GitHub has no such PR."""
+        if snapshot is None or NOT_FOUND not in snapshot:
+            return snapshot
+        self._last_failure = (pr, f"GitHub has no pull request #{pr} (answered 404; remembered, not asked again): {snapshot[NOT_FOUND].get('message', '')}")
+        return None
 
     def source_of(self, pr: int) -> str:
         """Where the PR's snapshot came from: "recorded snapshot" (the gate) or "GitHub API"."""
