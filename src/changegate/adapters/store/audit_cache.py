@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from changegate.adapters.store.tables import audit_chunks, audit_scopes
 from changegate.errors import ChangegateError
@@ -81,11 +82,14 @@ class AuditCache:
     def load(self, *, now: dt.datetime, full: bool = False) -> Scope:
         """The scope as last published (created empty the first time), with a run number for this audit.
         Results of another changegate version (`format`) are never trusted: the audit starts over, as with `full`."""
+        try:
+            with self._engine.begin() as connection:
+                if connection.execute(select(audit_scopes.c.id).where(audit_scopes.c.scope == self._key)).first() is None:
+                    connection.execute(insert(audit_scopes).values(scope=self._key, description=self._description, format=self._format, head_sha="",
+                                                                   run=0, next_run=0, commits=0, updated_at=now))
+        except IntegrityError:
+            pass  # another audit of this branch created it at the same moment
         with self._engine.begin() as connection:
-            row = connection.execute(select(audit_scopes).where(audit_scopes.c.scope == self._key)).mappings().first()
-            if row is None:
-                connection.execute(insert(audit_scopes).values(scope=self._key, description=self._description, format=self._format, head_sha="",
-                                                               run=0, next_run=0, commits=0, updated_at=now))
             connection.execute(update(audit_scopes).where(audit_scopes.c.scope == self._key).values(next_run=audit_scopes.c.next_run + 1))
             row = connection.execute(select(audit_scopes).where(audit_scopes.c.scope == self._key)).mappings().one()
         scope = Scope(int(row["id"]), row["head_sha"], int(row["run"]), int(row["commits"]), row["format"], int(row["next_run"]))
