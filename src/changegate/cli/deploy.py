@@ -66,6 +66,9 @@ def _report(record: DeploymentRecord) -> None:
     click.echo(f"\n{record.id}: {record.service} {record.sha[:12]} -> {record.environment}: {record.state}")
     if record.version_id:
         click.echo(f"  version {record.version_id} (previous {record.previous_version_id or 'none'})")
+    if record.rollout_steps:
+        steps = "/".join(map(str, record.rollout_steps))
+        click.echo(f"  gradual rollout {steps}%: step {record.rollout_step or 0} of {len(record.rollout_steps)} ({record.rollout_percent or 0}% of traffic)")
     if record.detail:
         click.echo(f"  {record.detail}")
     if record.state in {"deploying", "deployed", "monitoring", "rolling_back"}:

@@ -3,6 +3,8 @@
 States: gating -> refused | deploying -> deployed -> monitoring -> verified
                  | rolling_back -> rolled_back | rollback_failed -> reverted | revert_failed;
 deploying -> failed (the deploy command failed); released (a mobile app-store submission).
+A gradual rollout (core/rollout.py) goes deploying -> deployed -> monitoring once per step;
+`rollout_step` says which step of `rollout_steps` serves traffic (0: uploaded, none yet).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from changegate.core.policy import ChangeType, Policy, Service
+from changegate.core.rollout import decode, encode
 from changegate.core.verification import Traffic
 from changegate.core.window_decision import WindowDecision
 
@@ -38,6 +41,8 @@ class DeploymentRecord:
     monitor_until: dt.datetime | None = None
     baseline: Traffic | None = None
     detail: str | None = None
+    rollout_steps: tuple[int, ...] = ()
+    rollout_step: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def moved(self, state: str, *, at: dt.datetime, **changes: Any) -> DeploymentRecord:
@@ -46,19 +51,27 @@ class DeploymentRecord:
     def row(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in {"baseline", "extra"}}
         data["baseline_json"] = json.dumps(asdict(self.baseline)) if self.baseline else None
+        data["rollout_steps"] = encode(self.rollout_steps)
         return data
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> DeploymentRecord:
         baseline = row.pop("baseline_json", None)
+        steps = decode(row.pop("rollout_steps", None))
         known = {f.name for f in fields(cls)}
         record = cls(**{key: value for key, value in row.items() if key in known})
-        return replace(record, baseline=Traffic(**json.loads(baseline)) if baseline else None)
+        return replace(record, baseline=Traffic(**json.loads(baseline)) if baseline else None, rollout_steps=steps)
 
     def event(self) -> dict[str, Any]:
         """The record as a ledger payload."""
-        data = self.row()
+        data = {**self.row(), "rollout_steps": list(self.rollout_steps) or None}
         return {key: (value.isoformat() if isinstance(value, dt.datetime) else value) for key, value in data.items()}
+
+    @property
+    def rollout_percent(self) -> int | None:
+        """The new version's share of traffic in the current rollout step (None: no rollout step live)."""
+        step = self.rollout_step or 0
+        return self.rollout_steps[step - 1] if 0 < step <= len(self.rollout_steps) else None
 
 
 def monitoring_minutes(policy: Policy, service: Service, change_type: ChangeType) -> float:

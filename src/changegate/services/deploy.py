@@ -16,6 +16,7 @@ from changegate.core.deploy_record import DeploymentRecord, monitoring_minutes, 
 from changegate.core.policy import ChangeType, Policy, Service
 from changegate.core.window_decision import decide
 from changegate.errors import ChangegateError
+from changegate.services.deploy_rollout import RESUMABLE, Rollout
 from changegate.services.deploy_verify import Outcome, Verifier
 from changegate.services.ports import Cloudflare, EventLog, Git, Notifier, Prober, Wrangler
 
@@ -82,11 +83,11 @@ class Deployer:
         if problem is not None:
             refused = record.moved("refused", at=now, detail=problem)
             self.parts.deployments.create(refused)
-            self._event(refused, "refused")
+            self.event(refused, "refused")
             self.parts.notifier.notify(f":no_entry: changegate refused {name} {sha[:7]} to {environment}: {problem}")
             return refused
         self.parts.deployments.create(record)
-        self._event(record, "gate_passed")
+        self.event(record, "gate_passed")
         return self._run(service, record, script or "")
 
     def _refusal(self, service: Service, record: DeploymentRecord, change: Change) -> str | None:
@@ -103,8 +104,11 @@ class Deployer:
         verifier = Verifier(self, service, script)
         baseline = verifier.baseline()
         previous = self.parts.cloudflare.current_version(script) if script else None
-        record = self.move(record, "deploying", previous_version_id=previous, baseline=baseline)
+        steps = self._rollout_steps(service, record, previous)
+        record = self.move(record, "deploying", previous_version_id=previous, baseline=baseline, rollout_steps=steps, rollout_step=0 if steps else None)
         self.parts.notifier.notify(f":rocket: changegate deploying {record.service} {record.sha[:7]} to {record.environment} ({record.change_ref})")
+        if steps:
+            return Rollout(self, verifier, service, script).start(record)
         try:
             version = self.parts.wrangler.deploy(service, env=record.environment, message=f"changegate {record.id}: {record.sha[:12]}")
         except ChangegateError as error:
@@ -125,6 +129,8 @@ class Deployer:
             raise ChangegateError(f"no deployment {deployment_id}: list them with `changegate deployments SERVICE`")
         service = self.service(record.service)
         script = service.scripts.get(record.environment, "")  # type: ignore[call-overload]
+        if record.rollout_steps and record.state in RESUMABLE:
+            return Rollout(self, Verifier(self, service, script), service, script).resume(record)
         if record.state == "deploying":
             current = self.parts.cloudflare.current_version(script) if script else None
             if current is None or current == record.previous_version_id:
@@ -133,9 +139,17 @@ class Deployer:
             minutes = monitoring_minutes(self.policy, service, ChangeType(record.change_type or "standard"))
             record = self.move(record, "deployed", version_id=current, deployed_at=now, monitor_until=now + dt.timedelta(minutes=minutes))
         if record.state in {"deployed", "monitoring", "rolling_back"}:
-            self._event(record, "resumed")
+            self.event(record, "resumed")
             return self.finish(Verifier(self, service, script), record)
         return record
+
+    def _rollout_steps(self, service: Service, record: DeploymentRecord, previous: str | None) -> tuple[int, ...]:
+        """The gradual rollout's steps: a significant change of a Worker in production whose
+        service has `rollout` steps and a version at 100% to split traffic with; else ()."""
+        if (record.environment != "production" or record.change_type != ChangeType.SIGNIFICANT.value or previous is None
+                or service.kind not in {"rust-worker", "ts-worker"}):
+            return ()
+        return tuple(service.rollout)
 
     def finish(self, verifier: Verifier, record: DeploymentRecord) -> DeploymentRecord:
         if record.state == "rolling_back":
@@ -148,12 +162,13 @@ class Deployer:
             return done
         return verifier.roll_back(record, reason=outcome.reason)
 
-    def move(self, record: DeploymentRecord, state: str, **changes: object) -> DeploymentRecord:
+    def move(self, record: DeploymentRecord, state: str, *, event: str | None = None, **changes: object) -> DeploymentRecord:
+        """Persist `record` in `state` and append `deployment.<event or state>` to the ledger."""
         moved = record.moved(state, at=self.parts.clock(), **changes)
         self.parts.deployments.save(moved)
-        self._event(moved, state)
+        self.event(moved, event or state)
         return moved
 
-    def _event(self, record: DeploymentRecord, step: str) -> None:
+    def event(self, record: DeploymentRecord, step: str) -> None:
         self.parts.events.append_event(kind=f"deployment.{step}", subject=f"{record.service}/{record.environment}@{record.sha[:12]}",
                                        payload=record.event(), recorded_at=self.parts.clock())

@@ -191,6 +191,8 @@ deployments = Table(
     Column("monitor_until", UTCDateTime(), nullable=True),
     Column("baseline_json", Text(), nullable=True),
     Column("detail", Text(), nullable=True),
+    Column("rollout_steps", String(100), nullable=True),
+    Column("rollout_step", Integer(), nullable=True),
     Index("ix_deployments_service_env_sha", "service", "environment", "sha"),
 )
 """Deployments changegate made (or recorded, for mobile releases): a resumable state machine."""
