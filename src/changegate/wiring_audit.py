@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from changegate.adapters.policy_timeline import PolicyTimeline as PolicyTimeline  # re-exported
 from changegate.adapters.store.emergencies import EmergencyStore
 from changegate.adapters.store.sql import SqlStore
 from changegate.adapters.store.tables import deployments as deployments_table
-from changegate.adapters.store.tables import verdicts
 from changegate.core.deploy_record import DeploymentRecord
 from changegate.errors import ChangegateError
 from changegate.services.audit import Evidence
@@ -20,30 +16,18 @@ from changegate.services.obligations import gather
 
 
 def evidence_from(store: SqlStore, *, repository: str | None, services: tuple[str, ...]) -> Evidence:
+    """Deployments, emergency records and the ledger's facts; PR evidence is joined by
+    `wiring_audit_sources.open_joins` (recorded snapshots first, the GitHub API second)."""
     book = EmergencyStore(store.engine)
     records = [r for r in book.all() if repository is None or r["repository"] == repository]
     facts, _investigations = gather(records, store.iter_ledger())
-
-    latest = select(verdicts.c.pr_number, func.max(verdicts.c.id)).group_by(verdicts.c.pr_number)
-    if repository:
-        latest = latest.where(verdicts.c.repository == repository)
-    with store.engine.connect() as connection:
-        versions = {int(pr): int(row_id) for pr, row_id in connection.execute(latest)}  # one query, not one per commit
-
-    def snapshot_for(pr: int) -> dict[str, Any] | None:
-        if pr not in versions:
-            return None
-        with store.engine.connect() as connection:
-            row = connection.execute(select(verdicts.c.snapshot_json).where(verdicts.c.id == versions[pr])).first()
-        found: dict[str, Any] | None = json.loads(row[0]) if row else None
-        return found
 
     query = select(deployments_table)
     if services:
         query = query.where(deployments_table.c.service.in_(services))
     with store.engine.connect() as connection:
         deploys = [DeploymentRecord.from_row(dict(row)) for row in connection.execute(query).mappings()]
-    return Evidence(snapshot_for=snapshot_for, snapshot_version=lambda pr: str(versions.get(pr, "")), deployments=deploys, emergencies={r["sha"]: r for r in records if r.get("sha")},
+    return Evidence(deployments=deploys, emergencies={r["sha"]: r for r in records if r.get("sha")},
                     emergency_facts={f.id: f for f in facts}, repository=repository or "")
 
 

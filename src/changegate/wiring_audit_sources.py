@@ -20,6 +20,7 @@ from changegate.adapters.git_log import file_at
 from changegate.adapters.github.client import GitHubClient
 from changegate.adapters.github.errors import GitHubError, RateLimitError
 from changegate.adapters.github.factory import github_from_settings
+from changegate.adapters.policy_timeline import default_policy
 from changegate.adapters.store.audit_snapshots import AuditSnapshotStore, manual_rollbacks
 from changegate.adapters.store.emergencies import EmergencyStore
 from changegate.adapters.store.sql import SqlStore
@@ -27,9 +28,7 @@ from changegate.core.audit_model import Commit
 from changegate.core.policy import Policy
 from changegate.errors import ChangegateError
 from changegate.policy_source import (
-    DEFAULT_SOURCE,
     POLICY_LOCATIONS,
-    default_policy_text,
     parse_policy_text,
 )
 from changegate.services.audit import Evidence
@@ -42,7 +41,7 @@ from changegate.services.audit_sources import (
 )
 from changegate.services.snapshots import SnapshotSource
 from changegate.settings import GitHubSettings, SettingsError, cloudflare_settings, github_settings
-from changegate.wiring import open_store, utc_now
+from changegate.wiring import utc_now
 
 # GitHub asks for serial requests; its primary limit (5,000 requests an hour for a token, about 1.4 a
 # second) bounds throughput anyway. A few PRs at a time hide latency without tripping secondary limits.
@@ -152,8 +151,7 @@ class AuditJoins:
     """What `changegate audit` joins beyond `evidence_from`: use `commits` around the walk, then
     `finish(summary)` (the warnings, printed once) and `close`."""
 
-    def __init__(self, store: SqlStore, pulls: PullEvidence, fetcher: ApiFetcher | None, warnings: list[str], progress: Progress) -> None:
-        self._store = store
+    def __init__(self, pulls: PullEvidence, fetcher: ApiFetcher | None, warnings: list[str], progress: Progress) -> None:
         self.pulls = pulls  # pulls.evidence_version(pr): the key for incremental audits
         self._fetcher = fetcher
         self._warnings = warnings
@@ -182,14 +180,13 @@ class AuditJoins:
                 self._fetcher.close()
         finally:
             self._progress.end()
-            self._store.close()
 
 
-def open_joins(evidence: Evidence, *, repo: Path, branch: str, repository: str | None, services: tuple[str, ...],
+def open_joins(store: SqlStore, evidence: Evidence, *, repo: Path, branch: str, repository: str | None, services: tuple[str, ...],
                since: dt.datetime | None, until: dt.datetime | None) -> AuditJoins:
     """Extend `evidence` with PR snapshots (recorded, stored, or fetched from the GitHub API) and,
-    for `services`, Cloudflare's deployment log; returns the joins to wrap the walk with."""
-    store = open_store()
+    for `services`, Cloudflare's deployment log; returns the joins to wrap the walk with (the caller
+    keeps `store` open until `AuditJoins.close`)."""
     progress = Progress(sys.stderr)
     fetcher: ApiFetcher | None = None
     try:
@@ -206,9 +203,8 @@ def open_joins(evidence: Evidence, *, repo: Path, branch: str, repository: str |
     except BaseException:
         if fetcher is not None:
             fetcher.close()
-        store.close()
         raise
-    return AuditJoins(store, pulls, fetcher, warnings, progress)
+    return AuditJoins(pulls, fetcher, warnings, progress)
 
 
 def _fetcher(store: SqlStore, snapshots: AuditSnapshotStore, repository: str | None, progress: Progress) -> tuple[ApiFetcher | None, str]:
@@ -231,7 +227,7 @@ def _policy_at(repo: Path, branch: str, warnings: list[str]) -> Policy | None:
             except ChangegateError as error:
                 warnings.append(f"the policy at {branch} is invalid, so its services (and their Worker scripts) are unknown: {error}")
                 return None
-    return parse_policy_text(default_policy_text(), source=DEFAULT_SOURCE).policy
+    return default_policy()
 
 
 def _cloudflare(store: SqlStore, evidence: Evidence, policy: Policy | None, services: tuple[str, ...], *, since: dt.datetime | None,

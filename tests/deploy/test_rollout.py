@@ -39,13 +39,6 @@ def new_share(rig: Rig, good: str | None) -> float:
 
 
 @pytest.fixture
-def healthy(worker_dev: Callable[..., Any], rig: Rig) -> Iterator[Rig]:
-    with worker_dev(mode="healthy") as url:
-        rig.endpoint = f"{url}/health"
-        yield rig
-
-
-@pytest.fixture
 def broken_at_half(worker_dev: Callable[..., Any], rig: Rig) -> Iterator[Rig]:
     """The new version is broken, and the probes reach it once it has half the traffic or more."""
     good = rig.live()

@@ -28,13 +28,6 @@ def rig(tmp_path: Path, cloudflare: CloudflareEmulator, wrangler_bin: Path) -> I
 
 
 @pytest.fixture
-def healthy(worker_dev: Callable[..., Any], rig: Rig) -> Iterator[Rig]:
-    with worker_dev(mode="healthy") as url:
-        rig.endpoint = f"{url}/health"
-        yield rig
-
-
-@pytest.fixture
 def broken(worker_dev: Callable[..., Any], rig: Rig) -> Iterator[Rig]:
     """The new version is broken: the live version (per the emulator) picks the workerd."""
     good = rig.live()

@@ -39,9 +39,9 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
     Results are kept in the store: a repeated audit of the same branch reads git only for the new
     commits and reuses stored results wherever their evidence is unchanged (not with --since/--until)."""
     from changegate.adapters.git_log import verify_commit
+    from changegate.adapters.policy_timeline import default_policy
     from changegate.adapters.store.audit_cache import AuditCache
     from changegate.core.audit_model import AuditResult, Change
-    from changegate.policy_source import default_policy_text, parse_policy_text
     from changegate.services.audit import Auditor
     from changegate.wiring import open_store, utc_now
     from changegate.wiring_audit import evidence_from, parse_day
@@ -55,10 +55,9 @@ def command(repo_path: str, branch: str, since: str | None, until: str | None, r
     github = repository or os.environ.get("GITHUB_REPOSITORY")
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     with open_store() as store:
-        default = parse_policy_text(default_policy_text(), source="<default policy>").policy  # until the walk's policy timeline takes over
         evidence = evidence_from(store, repository=github, services=services)
-        joins = open_joins(evidence, repo=repo, branch=branch, repository=github, services=services, since=first, until=last)
-        auditor = Auditor(lambda _sha: default, evidence, now=utc_now(), seed=seed, failure_window=dt.timedelta(hours=failure_window))
+        joins = open_joins(store, evidence, repo=repo, branch=branch, repository=github, services=services, since=first, until=last)
+        auditor = Auditor(lambda _sha: default_policy(), evidence, now=utc_now(), seed=seed, failure_window=dt.timedelta(hours=failure_window))
         cache, scope, warnings = None, None, []
         if first is None and last is None:
             described = json.dumps({"repo": str(repo.resolve()), "branch": branch, "repository": github, "services": sorted(services)})

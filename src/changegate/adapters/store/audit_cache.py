@@ -16,7 +16,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, delete, insert, select, update
@@ -94,13 +94,13 @@ class AuditCache:
             row = connection.execute(select(audit_scopes).where(audit_scopes.c.scope == self._key)).mappings().one()
         scope = Scope(int(row["id"]), row["head_sha"], int(row["run"]), int(row["commits"]), row["format"], int(row["next_run"]))
         if full or (scope.format != self._format and scope.run):
-            return Scope(scope.id, "", scope.run, 0, self._format, scope.mine)  # publish replaces everything
+            return self.restart(replace(scope, format=self._format))
         return scope
 
     @staticmethod
     def restart(scope: Scope) -> Scope:
         """Audit everything again (history rewritten under the stored head): publish replaces all chunks."""
-        return Scope(scope.id, "", scope.run, 0, scope.format, scope.mine)
+        return replace(scope, head_sha="", commits=0)
 
     def chunks(self, scope: Scope) -> Iterator[Chunk]:
         """The published chunks, newest commits first, read one at a time (a driver may buffer a whole
